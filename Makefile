@@ -1,0 +1,193 @@
+# SPDX-License-Identifier: MIT
+#
+# libgreen + green.ko
+#
+#   make            build/libgreen.a, build/libgreen.so, build/libgreen.pc,
+#                   build/tools/*
+#   make demo       install what is missing (Debian 12) and run the showcase
+#   make check      install what is missing and run every test: the suite,
+#                   under ASan+UBSan, TSan and Valgrind, and the VM tests
+#   make bench      libgreen next to Go 1.19, one run, ratios
+#   make install    PREFIX=/usr/local DESTDIR=...
+#   make deps       the Debian packages for all of the above (idempotent)
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+LIBDIR ?= lib
+BUILD ?= build
+
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+
+ARCH := $(shell uname -m)
+ifneq ($(ARCH),x86_64)
+$(error libgreen supports x86-64 only (context switch in libgreen/src/switch_x86_64.S); this machine is $(ARCH))
+endif
+
+WARN := -Wall -Wextra -Wno-unused-parameter -Wmissing-prototypes \
+	-Wstrict-prototypes -Wshadow
+BASE_CFLAGS := -std=gnu11 -g -fno-omit-frame-pointer -D_GNU_SOURCE \
+	-Ilibgreen/include -Ilibgreen/src $(WARN)
+CFLAGS ?= -O2
+LDLIBS := -lpthread
+
+LIB_SRCS := $(sort $(wildcard libgreen/src/*.c))
+LIB_ASM := libgreen/src/switch_x86_64.S
+LIB_HDRS := $(wildcard libgreen/src/*.h) libgreen/include/green.h
+TEST_SRCS := $(sort $(wildcard tests/lib/test_*.c))
+TEST_NAMES := $(notdir $(basename $(TEST_SRCS)))
+MAN3 := $(wildcard libgreen/man/*.3)
+MAN7 := $(wildcard libgreen/man/*.7)
+
+# kselftest harness headers, from Debian's linux-source-6.1 (never copied
+# into the repository).
+KSRC_TAR ?= $(firstword $(wildcard /usr/src/linux-source-6.1.tar.xz))
+KSFT := $(BUILD)/ksft
+
+# --- packages --------------------------------------------------------------
+
+DEPS_BUILD := gcc make libc6-dev pkg-config
+DEPS_CHECK := $(DEPS_BUILD) perl linux-source-6.1 xz-utils valgrind \
+	golang-go qemu-system-x86 busybox-static cpio linux-image-amd64 \
+	linux-headers-amd64 kmod
+DEPS_BENCH := $(DEPS_BUILD) golang-go
+
+.PHONY: all deps deps-build deps-check deps-bench demo check check-unit \
+	check-asan check-tsan check-valgrind bench install uninstall clean \
+	kmod vmtest
+
+all: $(BUILD)/libgreen.a $(BUILD)/libgreen.so $(BUILD)/libgreen.pc tools
+
+deps-build:
+	@tools/deps.sh $(DEPS_BUILD)
+deps-check:
+	@tools/deps.sh $(DEPS_CHECK)
+deps-bench:
+	@tools/deps.sh $(DEPS_BENCH)
+deps: deps-check
+
+# --- the library, one object tree per flavour -------------------------------
+#
+# $(1): flavour directory under $(BUILD), $(2): extra compiler flags.
+define flavour
+$(BUILD)/$(1)obj/%.o: libgreen/src/%.c $(LIB_HDRS) Makefile
+	@mkdir -p $$(@D)
+	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS) -fPIC $(2) -c -o $$@ $$<
+
+$(BUILD)/$(1)obj/switch_x86_64.o: $(LIB_ASM)
+	@mkdir -p $$(@D)
+	$$(CC) -fPIC -c -o $$@ $$<
+
+$(BUILD)/$(1)libgreen.a: $(patsubst libgreen/src/%.c,$(BUILD)/$(1)obj/%.o,$(LIB_SRCS)) $(BUILD)/$(1)obj/switch_x86_64.o
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+$(BUILD)/$(1)tests/%: tests/lib/%.c tests/lib/test_util.h $(BUILD)/$(1)libgreen.a $(KSFT)/.stamp
+	@mkdir -p $$(@D)
+	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS) $(2) -I$(KSFT) -Itests/lib -o $$@ $$< $(BUILD)/$(1)libgreen.a $$(LDLIBS)
+endef
+
+SAN_ASAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SAN_TSAN := -fsanitize=thread
+
+$(eval $(call flavour,,))
+$(eval $(call flavour,asan/,$(SAN_ASAN)))
+$(eval $(call flavour,tsan/,$(SAN_TSAN)))
+
+$(BUILD)/libgreen.so: $(patsubst libgreen/src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/switch_x86_64.o libgreen/libgreen.map
+	$(CC) -shared -Wl,-soname,libgreen.so.0 \
+		-Wl,--version-script=libgreen/libgreen.map -Wl,-z,noexecstack \
+		-o $@ $(filter %.o,$^) $(LDLIBS)
+
+$(BUILD)/libgreen.pc: libgreen/libgreen.pc.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' $< > $@
+
+$(KSFT)/.stamp:
+	@test -n "$(KSRC_TAR)" || { echo "linux-source-6.1 is not installed: run 'make deps'" >&2; exit 1; }
+	@mkdir -p $(KSFT)
+	tar -xJf $(KSRC_TAR) -C $(KSFT) --strip-components=4 --wildcards \
+		'*/tools/testing/selftests/kselftest_harness.h' \
+		'*/tools/testing/selftests/kselftest.h'
+	@touch $@
+
+# --- tools ------------------------------------------------------------------
+
+TOOLS := $(BUILD)/tools/demo $(BUILD)/tools/bench
+.PHONY: tools
+tools: $(TOOLS)
+
+$(BUILD)/tools/%: tools/%/main.c $(wildcard tools/%/*.c) $(wildcard tools/%/*.h) $(BUILD)/libgreen.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $(filter %.c,$^) $(BUILD)/libgreen.a $(LDLIBS)
+
+demo: deps-build $(BUILD)/tools/demo
+	$(BUILD)/tools/demo
+
+# --- tests ------------------------------------------------------------------
+
+UNIT_BINS := $(addprefix $(BUILD)/tests/,$(TEST_NAMES))
+ASAN_BINS := $(addprefix $(BUILD)/asan/tests/,$(TEST_NAMES))
+TSAN_BINS := $(addprefix $(BUILD)/tsan/tests/,$(TEST_NAMES))
+
+PROVE := prove --exec '' --timer
+
+check: deps-check
+	$(MAKE) check-unit check-asan check-tsan check-valgrind vmtest
+
+check-unit: $(UNIT_BINS)
+	@echo "== libgreen suite =="
+	$(PROVE) $(UNIT_BINS)
+
+# The sanitizer and Valgrind runs scale the heaviest tests down.
+check-asan: $(ASAN_BINS)
+	@echo "== libgreen suite under ASan+UBSan =="
+	GREEN_TEST_SCALE=4 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(PROVE) $(ASAN_BINS)
+
+check-tsan: $(TSAN_BINS)
+	@echo "== libgreen suite under TSan =="
+	GREEN_TEST_SCALE=20 TSAN_OPTIONS=halt_on_error=1:exitcode=66 \
+	$(PROVE) $(TSAN_BINS)
+
+check-valgrind: $(UNIT_BINS)
+	@echo "== libgreen suite under Valgrind memcheck =="
+	GREEN_TEST_SCALE=50 GREEN_TEST_VALGRIND=1 $(PROVE) \
+		--exec 'valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect' \
+		$(UNIT_BINS)
+
+# --- kernel module and VM ---------------------------------------------------
+
+-include tools/vm/vm.mk
+
+# --- benchmarks -------------------------------------------------------------
+
+bench: deps-bench $(BUILD)/tools/bench
+	tools/bench/run.sh $(BUILD)
+
+# --- install ----------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 644 libgreen/include/green.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(BUILD)/libgreen.a $(DESTDIR)$(PREFIX)/$(LIBDIR)/
+	install -m 755 $(BUILD)/libgreen.so $(DESTDIR)$(PREFIX)/$(LIBDIR)/libgreen.so.$(VERSION)
+	ln -sf libgreen.so.$(VERSION) $(DESTDIR)$(PREFIX)/$(LIBDIR)/libgreen.so.0
+	ln -sf libgreen.so.0 $(DESTDIR)$(PREFIX)/$(LIBDIR)/libgreen.so
+	install -m 644 $(BUILD)/libgreen.pc $(DESTDIR)$(PREFIX)/$(LIBDIR)/pkgconfig/
+	install -m 644 $(MAN3) $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -m 644 $(MAN7) $(DESTDIR)$(PREFIX)/share/man/man7/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/green.h \
+		$(DESTDIR)$(PREFIX)/$(LIBDIR)/libgreen.* \
+		$(DESTDIR)$(PREFIX)/$(LIBDIR)/pkgconfig/libgreen.pc \
+		$(addprefix $(DESTDIR)$(PREFIX)/share/man/man3/,$(notdir $(MAN3))) \
+		$(addprefix $(DESTDIR)$(PREFIX)/share/man/man7/,$(notdir $(MAN7)))
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runtime.h - libgreen's internal types: G (task), M (worker thread),
+ * P (processor) and the scheduler's global state. See sched.c for the
+ * design essay.
+ */
+#ifndef GREEN_RUNTIME_H
+#define GREEN_RUNTIME_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch.h"
+#include "green.h"
+#include "sanitizer.h"
+#include "stack.h"
+
+#define CACHELINE 64
+
+/* Local run queue capacity; a power of two (Go uses 256 too). */
+#define RUNQ_SIZE 256
+
+/* Run queue picks from runnext before one from the queue head is forced. */
+#define RUNNEXT_STREAK_MAX 16
+
+/* Every this many picks the global queue is checked first (Go: 61). */
+#define GLOBAL_CHECK_TICKS 61
+
+/* How long a spinning worker polls for work before parking, in ns. */
+#define SPIN_NS 30000
+
+enum g_status {
+	G_FREE,		/* on a free list, not a task */
+	G_RUNNABLE,	/* in a run queue */
+	G_RUNNING,	/* on an M */
+	G_WAITING,	/* parked on a primitive */
+};
+
+/* What the code resuming after a switch does with the task switched from. */
+enum switch_action {
+	SW_NONE,
+	SW_READY,	/* put it at the tail of the local run queue */
+	SW_PARK,	/* it is parked: release the lock it parked under */
+	SW_EXIT,	/* it finished: free it */
+};
+
+struct m;
+struct p;
+
+struct g {
+	void *sp;		/* saved stack pointer; first, for switch.S */
+	struct m *m;		/* the M running it, when G_RUNNING */
+	struct g *link;		/* global queue, free lists, wait lists */
+	void (*fn)(void *arg);
+	void *arg;
+	uint64_t id;
+	_Atomic int status;	/* enum g_status */
+	bool is_g0;		/* an M's scheduler context (thread stack) */
+	struct stack stack;	/* empty for g0 */
+	struct san_fiber san;	/* sanitizer bookkeeping, see sanitizer.h */
+};
+
+struct p {
+	int id;
+	struct m *m;			/* owner, when running */
+	struct p *link;			/* idle list */
+	uint32_t schedtick;		/* picks, for the global-queue check */
+	uint32_t runnext_streak;	/* picks from runnext in a row */
+	uint64_t rand;			/* xorshift state for steal order */
+	uint64_t goid_next, goid_end;	/* batch of task ids */
+	struct g *gfree;		/* free tasks, with stacks */
+	uint32_t gfree_n;
+	uint64_t exited;		/* tasks that finished on this P */
+	struct green_proc_stats st;	/* written by the owner only */
+
+	/* Shared with thieves. */
+	_Alignas(CACHELINE) _Atomic uint32_t runqhead;
+	_Atomic uint32_t runqtail;
+	struct g *_Atomic runnext;
+	struct g *_Atomic runq[RUNQ_SIZE];
+} __attribute__((aligned(CACHELINE)));
+
+struct m {
+	struct g g0;			/* scheduler context on the thread stack */
+	struct g *curg;			/* task running now (g0 in schedule) */
+	struct p *p;			/* processor held, NULL when idle */
+	struct p *_Atomic nextp;	/* processor handed over by a waker */
+	struct m *link;			/* idle list */
+	struct m *alllink;		/* all Ms, for shutdown */
+	int id;
+	bool spinning;			/* looking for work, counted */
+	bool exited;			/* left schedule(), sched.lock */
+	pthread_t thread;
+	void *altstack;			/* SIGSEGV handler stack */
+	stack_t old_altstack;		/* the thread's, restored at exit */
+
+	/* Set by the task switching away, consumed after the switch. */
+	struct g *pend_g;
+	enum switch_action pend_action;
+	_Atomic int *pend_lock;
+
+	_Alignas(CACHELINE) _Atomic uint32_t park_word; /* parker state */
+} __attribute__((aligned(CACHELINE)));
+
+/* A chunk of tasks and the slab of stacks that goes with them. */
+struct gchunk {
+	struct gchunk *next;
+	struct stack_slab slab;
+	unsigned int n;
+	struct g gs[];
+};
+
+struct sched {
+	pthread_mutex_t lock;		/* queues and idle lists below */
+	struct g *gq_head, *gq_tail;	/* global run queue */
+	_Atomic int64_t gq_size;
+	struct p *pidle;		/* idle processors */
+	_Atomic int npidle;
+	struct m *midle;		/* idle worker threads */
+	struct m *allm;
+	int nm;
+	_Atomic int nmspinning;
+	struct g *gfree;		/* global free tasks */
+	uint32_t gfree_n;
+	struct gchunk *chunks;		/* every task ever allocated */
+	_Atomic uint64_t goid_gen;
+	_Atomic uint64_t foreign_spawned;	/* by green_go off the workers */
+	_Atomic uint64_t worker_parks, worker_wakes;
+
+	struct p *allp;
+	int nprocs;
+	size_t stack_size;
+	enum stack_guard_mode guard_mode;
+
+	_Atomic bool running;		/* between green_run start and end */
+	_Atomic bool shutdown;		/* the first task returned */
+};
+
+extern struct sched sched;
+
+/* Owner-written counters read by green_stats: single-writer updates. */
+static inline void stat_add(uint64_t *f, uint64_t n)
+{
+	__atomic_store_n(f, __atomic_load_n(f, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
+static inline void stat_inc(uint64_t *f)
+{
+	stat_add(f, 1);
+}
+
+/* The calling thread's M, or NULL. Never cached across a switch. */
+struct m *m_self(void);
+void m_set_self(struct m *m);
+
+/* runq.c */
+void runqput(struct p *p, struct g *g, bool next);
+struct g *runqget(struct p *p);
+struct g *runqsteal(struct p *p, struct p *victim, bool steal_next);
+bool runqempty(struct p *p);
+uint32_t runqlen(struct p *p);
+void globrunqput(struct g *g);		/* sched.lock held */
+struct g *globrunqget(struct p *p, int max);	/* sched.lock held */
+
+/* task.c */
+struct g *g_alloc(struct p *p);
+void g_init(struct g *g, uint64_t id, void (*fn)(void *), void *arg);
+struct g *g_current(void);
+void g_free(struct p *p, struct g *g);
+void g_teardown_all(void);
+void g_switch(struct g *cur, struct g *next, enum switch_action act,
+	      _Atomic int *lock);
+void g_after_switch(struct m *m);
+void g_park(_Atomic int *lock);
+void g_ready(struct g *g);
+
+/* sched.c */
+void wakep(void);
+void startm_locked(void);		/* sched.lock held */
+void sched_shutdown(void);
+
+/* Switch stacks: save callee-saved state on the current stack, store the
+ * stack pointer to *save, load load_sp and return there. switch.S */
+void green_ctx_switch(void **save, void *load_sp);
+void *green_ctx_init(void *stack_top, void (*entry)(void));
+
+#endif /* GREEN_RUNTIME_H */

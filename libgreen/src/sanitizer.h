@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sanitizer.h - tell ASan, TSan and Valgrind about task stacks and
+ * switches, so users can debug their own code under them. Each hook is an
+ * empty inline function in a build without the tool.
+ */
+#ifndef GREEN_SANITIZER_H
+#define GREEN_SANITIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GREEN_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GREEN_ASAN 1
+#endif
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define GREEN_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GREEN_TSAN 1
+#endif
+#endif
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define GREEN_VALGRIND 1
+#endif
+#endif
+
+#ifdef GREEN_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+#ifdef GREEN_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
+/* Per-context bookkeeping; lives in struct g. */
+struct san_fiber {
+	void *fake_stack;	/* ASan: fake stack saved while switched out */
+	const void *bottom;	/* lowest address of the context's stack */
+	size_t size;
+	void *tsan;		/* TSan fiber */
+};
+
+static inline bool san_tsan(void)
+{
+#ifdef GREEN_TSAN
+	return true;
+#else
+	return false;
+#endif
+}
+
+static inline bool san_asan(void)
+{
+#ifdef GREEN_ASAN
+	return true;
+#else
+	return false;
+#endif
+}
+
+/* True when running under Valgrind. */
+static inline bool san_valgrind(void)
+{
+#ifdef GREEN_VALGRIND
+	return RUNNING_ON_VALGRIND != 0;
+#else
+	return false;
+#endif
+}
+
+/* A new task context on [bottom, bottom + size). */
+static inline void san_fiber_create(struct san_fiber *f, const void *bottom,
+				    size_t size)
+{
+	f->fake_stack = NULL;
+	f->bottom = bottom;
+	f->size = size;
+#ifdef GREEN_TSAN
+	f->tsan = __tsan_create_fiber(0);
+#else
+	f->tsan = NULL;
+#endif
+}
+
+/* The thread's own context (an M's g0). */
+static inline void san_fiber_thread(struct san_fiber *f, const void *bottom,
+				    size_t size)
+{
+	f->fake_stack = NULL;
+	f->bottom = bottom;
+	f->size = size;
+#ifdef GREEN_TSAN
+	f->tsan = __tsan_get_current_fiber();
+#else
+	f->tsan = NULL;
+#endif
+}
+
+static inline void san_fiber_destroy(struct san_fiber *f)
+{
+#ifdef GREEN_TSAN
+	if (f->tsan)
+		__tsan_destroy_fiber(f->tsan);
+#endif
+	f->tsan = NULL;
+}
+
+/* Right before switching from @from to @to; @exiting: @from never resumes. */
+static inline void san_switch_start(struct san_fiber *from,
+				    const struct san_fiber *to, bool exiting)
+{
+#ifdef GREEN_ASAN
+	__sanitizer_start_switch_fiber(exiting ? NULL : &from->fake_stack,
+				       to->bottom, to->size);
+#endif
+#ifdef GREEN_TSAN
+	__tsan_switch_to_fiber(to->tsan, 0);
+#endif
+	(void)from;
+	(void)to;
+	(void)exiting;
+}
+
+/* First thing a context does once it runs again (or for the first time). */
+static inline void san_switch_finish(struct san_fiber *self)
+{
+#ifdef GREEN_ASAN
+	__sanitizer_finish_switch_fiber(self->fake_stack, NULL, NULL);
+#endif
+	(void)self;
+}
+
+/* Valgrind: a region used as a stack. Returns an id for deregistering. */
+static inline unsigned int san_stack_register(void *lo, void *hi)
+{
+#ifdef GREEN_VALGRIND
+	return VALGRIND_STACK_REGISTER(lo, hi);
+#else
+	(void)lo;
+	(void)hi;
+	return 0;
+#endif
+}
+
+static inline void san_stack_deregister(unsigned int id)
+{
+#ifdef GREEN_VALGRIND
+	VALGRIND_STACK_DEREGISTER(id);
+#else
+	(void)id;
+#endif
+}
+
+#endif /* GREEN_SANITIZER_H */

@@ -1,0 +1,609 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sched.c - the scheduler: worker threads, processors, finding work.
+ *
+ * Design
+ * ======
+ * libgreen runs many tasks on few threads, as Go does. The words are Go's:
+ *
+ *   G  a task: a saved stack pointer and a stack (task.c, stack.c).
+ *   M  a worker thread. It runs tasks only while it holds a P.
+ *   P  a processor: the right to run tasks, GREEN_PROCS of them. A P owns
+ *      a local run queue (a 256-slot lock-free ring plus a runnext slot),
+ *      a cache of free tasks and its counters.
+ *
+ * There is one global run queue, under sched.lock, for overflow from the
+ * local rings and for tasks spawned or woken off the workers. Ms and Ps
+ * are separate so that an M that blocks in the kernel can hand its P to
+ * another M (green.ko and the syscall hooks build on that); today there
+ * are at most GREEN_PROCS Ms, started on demand.
+ *
+ * Rejected designs: one shared run queue (a lock every switch: it does not
+ * scale past a couple of threads); per-thread queues without stealing (one
+ * busy thread and idle others); waking an idle thread for every new task
+ * (a futex wake costs 2 us on one CPU and 60 us across vCPUs here, twenty
+ * times a task's whole life).
+ *
+ * Switching. A task switches to the next task of its P directly (one
+ * stack switch) and goes through its M's g0, the thread's own stack, only
+ * when it must look elsewhere or sleep. See task.c for the hand-over of
+ * the task switched from.
+ *
+ * Picking (findrunnable, on g0):
+ *   1. every 61st pick, the global queue first, so it cannot starve;
+ *   2. the local queue: runnext, then the ring (runqget caps runnext
+ *      streaks, so two tasks waking each other cannot starve the ring);
+ *   3. the global queue;
+ *   4. steal half of a random victim's ring, four rounds over all Ps in a
+ *      random order, taking runnext too in the last round. Only "spinning"
+ *      Ms steal, and at most half as many as there are busy Ps: enough to
+ *      find new work quickly, not so many that they burn every CPU;
+ *   5. a spinning M keeps polling for SPIN_NS (a wake across vCPUs costs
+ *      tens of microseconds here; a short poll often saves it);
+ *   6. give the P back (idle list), stop spinning, recheck, park the M.
+ *
+ * Waking (wakep): whoever makes a task runnable wakes an idle M when
+ * there is an idle P and no M is spinning; the woken M spins and steals.
+ * When a spinning M finds work it stops spinning, and if it was the last
+ * spinner it wakes another, so work spreads in a chain and never with a
+ * thundering herd.
+ *
+ * The protocol that keeps wakes from being lost, in steps:
+ *   submitter: (a) put the task in a queue; (b) full fence; (c) read
+ *              npidle and nmspinning; wake an M if a P idles and none
+ *              spins.
+ *   spinner:   (1) put its P on the idle list (npidle++), (2) nmspinning--,
+ *              a full barrier; (3) look at every queue again; (4) park.
+ * If the submitter's (c) saw the spinner still counted, the spinner's (3)
+ * runs after (a) and finds the task. If (c) saw nmspinning 0 and a P idle,
+ * it wakes an M itself. Both sides order a store before a load, so both
+ * need the full fence (seq_cst); the parker remembers a wake that comes
+ * before the park.
+ *
+ * Shutdown: when the first task (green_run's fn) returns, sched.shutdown is
+ * set and every idle M woken, under sched.lock so that no M can park after
+ * missing it. Each M leaves schedule() at its next pick; tasks still queued
+ * or parked are discarded (as when Go's main returns). The thread that
+ * called green_run waits for every M, then frees all tasks and stacks.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "overflow.h"
+#include "parker.h"
+#include "runtime.h"
+#include "sanitizer.h"
+
+struct sched sched = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+const struct parker_ops *parker = &parker_futex;
+
+static pthread_cond_t m_exit_cond = PTHREAD_COND_INITIALIZER;
+
+static __thread struct m *tls_m __attribute__((tls_model("initial-exec")));
+
+/*
+ * Out of line with a compiler barrier: a task can resume on another thread,
+ * and an inlined thread-local access may be cached across the switch.
+ */
+__attribute__((noinline)) struct m *m_self(void)
+{
+	__asm__ __volatile__("" ::: "memory");
+	return tls_m;
+}
+
+__attribute__((noinline)) void m_set_self(struct m *m)
+{
+	__asm__ __volatile__("" ::: "memory");
+	tls_m = m;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static uint32_t fastrand(struct p *p)
+{
+	uint64_t x = p->rand;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	p->rand = x;
+	return (uint32_t)(x >> 32);
+}
+
+/* Idle processor list; sched.lock held. */
+static void pidleput(struct p *p)
+{
+	p->m = NULL;
+	p->link = sched.pidle;
+	sched.pidle = p;
+	atomic_fetch_add(&sched.npidle, 1);
+}
+
+static struct p *pidleget(void)
+{
+	struct p *p = sched.pidle;
+
+	if (p) {
+		sched.pidle = p->link;
+		atomic_fetch_sub(&sched.npidle, 1);
+	}
+	return p;
+}
+
+static void acquirep(struct m *m, struct p *p)
+{
+	m->p = p;
+	p->m = m;
+}
+
+static void *m_main(void *arg);
+
+/* Start an M for @p; sched.lock held. 0 or -errno. */
+static int newm_locked(struct p *p, bool spinning)
+{
+	pthread_attr_t attr;
+	struct m *m;
+	int ret;
+
+	m = aligned_alloc(CACHELINE, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	memset(m, 0, sizeof(*m));
+	m->id = sched.nm;
+	m->spinning = spinning;
+	atomic_store(&m->nextp, p);
+	pthread_attr_init(&attr);
+	ret = -pthread_create(&m->thread, &attr, m_main, m);
+	pthread_attr_destroy(&attr);
+	if (ret) {
+		free(m);
+		return ret;
+	}
+	m->alllink = sched.allm;
+	sched.allm = m;
+	sched.nm++;
+	return 0;
+}
+
+/*
+ * Give an idle P (or @p) to an idle or new M and wake it; sched.lock held.
+ * With @spinning, the caller already counted the M in nmspinning.
+ */
+static void startm_p_locked(struct p *p, bool spinning)
+{
+	struct m *m;
+
+	if (atomic_load(&sched.shutdown))
+		goto undo;
+	if (!p) {
+		p = pidleget();
+		if (!p)
+			goto undo;
+	}
+	m = sched.midle;
+	if (!m) {
+		if (newm_locked(p, spinning)) {
+			pidleput(p);
+			goto undo;
+		}
+		return;
+	}
+	sched.midle = m->link;
+	m->spinning = spinning;
+	atomic_store_explicit(&m->nextp, p, memory_order_release);
+	atomic_fetch_add_explicit(&sched.worker_wakes, 1,
+				  memory_order_relaxed);
+	parker->unpark(m);
+	return;
+undo:
+	if (spinning)
+		atomic_fetch_sub(&sched.nmspinning, 1);
+}
+
+/* Wake an M for queued work if a P is idle and no M spins; lock held. */
+void startm_locked(void)
+{
+	int zero = 0;
+
+	if (atomic_load(&sched.npidle) == 0 ||
+	    !atomic_compare_exchange_strong(&sched.nmspinning, &zero, 1))
+		return;
+	startm_p_locked(NULL, true);
+}
+
+void wakep(void)
+{
+	int zero = 0;
+
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load(&sched.npidle) == 0 ||
+	    atomic_load(&sched.nmspinning) != 0 ||
+	    !atomic_compare_exchange_strong(&sched.nmspinning, &zero, 1))
+		return;
+	pthread_mutex_lock(&sched.lock);
+	startm_p_locked(NULL, true);
+	pthread_mutex_unlock(&sched.lock);
+}
+
+/* Park the M until a waker hands it a P or the runtime shuts down. */
+static void stopm(struct m *m)
+{
+	pthread_mutex_lock(&sched.lock);
+	if (atomic_load(&sched.shutdown)) {
+		pthread_mutex_unlock(&sched.lock);
+		return;
+	}
+	m->link = sched.midle;
+	sched.midle = m;
+	pthread_mutex_unlock(&sched.lock);
+	atomic_fetch_add_explicit(&sched.worker_parks, 1,
+				  memory_order_relaxed);
+	while (!atomic_load_explicit(&m->nextp, memory_order_acquire) &&
+	       !atomic_load(&sched.shutdown))
+		parker->park(m);
+}
+
+/* A spinning M found work: stop spinning, pass the baton on. */
+static void resetspinning(struct m *m)
+{
+	m->spinning = false;
+	if (atomic_fetch_sub(&sched.nmspinning, 1) == 1)
+		wakep();
+}
+
+static struct g *steal_work(struct m *m)
+{
+	struct p *p = m->p;
+	int round, i, n = sched.nprocs;
+
+	for (round = 0; round < 4; round++) {
+		uint32_t start = fastrand(p) % n;
+
+		for (i = 0; i < n; i++) {
+			struct p *v = &sched.allp[(start + i) % n];
+			struct g *g;
+
+			if (v == p)
+				continue;
+			g = runqsteal(p, v, round == 3);
+			if (g)
+				return g;
+		}
+	}
+	return NULL;
+}
+
+static bool any_work(void)
+{
+	int i;
+
+	if (atomic_load(&sched.gq_size) > 0)
+		return true;
+	for (i = 0; i < sched.nprocs; i++)
+		if (!runqempty(&sched.allp[i]))
+			return true;
+	return false;
+}
+
+static struct g *globrunqget_locked(struct p *p, int max)
+{
+	struct g *g;
+
+	pthread_mutex_lock(&sched.lock);
+	g = globrunqget(p, max);
+	pthread_mutex_unlock(&sched.lock);
+	return g;
+}
+
+/* Find a task for @m (which holds a P), parking while there is none.
+ * Returns NULL when the runtime shuts down. */
+static struct g *findrunnable(struct m *m)
+{
+	uint64_t spin_start = 0;
+	struct p *p;
+	struct g *g;
+	bool was_spinning;
+
+top:
+	p = m->p;
+	if (atomic_load_explicit(&sched.shutdown, memory_order_relaxed))
+		return NULL;
+	if (++p->schedtick % GLOBAL_CHECK_TICKS == 0 &&
+	    atomic_load_explicit(&sched.gq_size, memory_order_relaxed) > 0) {
+		g = globrunqget_locked(p, 1);
+		if (g)
+			goto found;
+	}
+	g = runqget(p);
+	if (g)
+		goto found;
+	if (atomic_load_explicit(&sched.gq_size, memory_order_relaxed) > 0) {
+		g = globrunqget_locked(p, 0);
+		if (g)
+			goto found;
+	}
+	if (sched.nprocs > 1 && (m->spinning ||
+	    2 * atomic_load(&sched.nmspinning) <
+	    sched.nprocs - atomic_load(&sched.npidle))) {
+		if (!m->spinning) {
+			m->spinning = true;
+			atomic_fetch_add(&sched.nmspinning, 1);
+		}
+		g = steal_work(m);
+		if (g)
+			goto found;
+		if (!spin_start)
+			spin_start = now_ns();
+		if (now_ns() - spin_start < SPIN_NS) {
+			int i;
+
+			for (i = 0; i < 64; i++)
+				cpu_relax();
+			goto top;
+		}
+	}
+
+	/* Nothing: give the P back and sleep. */
+	pthread_mutex_lock(&sched.lock);
+	if (atomic_load(&sched.shutdown)) {
+		pthread_mutex_unlock(&sched.lock);
+		return NULL;
+	}
+	g = globrunqget(p, 0);
+	if (g) {
+		pthread_mutex_unlock(&sched.lock);
+		goto found;
+	}
+	pidleput(p);
+	m->p = NULL;
+	pthread_mutex_unlock(&sched.lock);
+
+	was_spinning = m->spinning;
+	if (m->spinning) {
+		m->spinning = false;
+		atomic_fetch_sub(&sched.nmspinning, 1);
+	}
+	if (was_spinning && any_work()) {
+		pthread_mutex_lock(&sched.lock);
+		p = pidleget();
+		pthread_mutex_unlock(&sched.lock);
+		if (p) {
+			acquirep(m, p);
+			m->spinning = true;
+			atomic_fetch_add(&sched.nmspinning, 1);
+			spin_start = 0;
+			goto top;
+		}
+	}
+	stopm(m);
+	p = atomic_exchange(&m->nextp, NULL);
+	if (!p)
+		return NULL;	/* shutdown */
+	acquirep(m, p);
+	spin_start = 0;
+	goto top;
+
+found:
+	if (m->spinning)
+		resetspinning(m);
+	return g;
+}
+
+/* The M's scheduling loop on g0; returns at shutdown. */
+static void schedule_loop(struct m *m)
+{
+	struct g *g;
+
+	while ((g = findrunnable(m)))
+		g_switch(&m->g0, g, SW_NONE, NULL);
+}
+
+static void g0_init(struct m *m)
+{
+	pthread_attr_t attr;
+	void *lo = NULL;
+	size_t size = 0;
+
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		pthread_attr_getstack(&attr, &lo, &size);
+		pthread_attr_destroy(&attr);
+	}
+	m->g0.is_g0 = true;
+	m->g0.m = m;
+	m->curg = &m->g0;
+	san_fiber_thread(&m->g0.san, lo, size);
+}
+
+/* An M gives back its P when it stops, so the run can finish. */
+static void m_stop(struct m *m)
+{
+	pthread_mutex_lock(&sched.lock);
+	if (m->p) {
+		pidleput(m->p);
+		m->p = NULL;
+	}
+	m->exited = true;
+	pthread_cond_broadcast(&m_exit_cond);
+	pthread_mutex_unlock(&sched.lock);
+}
+
+static void *m_main(void *arg)
+{
+	struct m *m = arg;
+
+	m_set_self(m);
+	g0_init(m);
+	overflow_thread_init(m);
+	acquirep(m, atomic_exchange(&m->nextp, NULL));
+	schedule_loop(m);
+	overflow_thread_fini(m);
+	m_stop(m);
+	m_set_self(NULL);
+	return NULL;
+}
+
+void sched_shutdown(void)
+{
+	struct m *m;
+
+	pthread_mutex_lock(&sched.lock);
+	atomic_store(&sched.shutdown, true);
+	while ((m = sched.midle)) {
+		sched.midle = m->link;
+		parker->unpark(m);
+	}
+	pthread_mutex_unlock(&sched.lock);
+}
+
+/* Wait for every M but @m0 to leave schedule(), then join them. */
+static void join_ms(struct m *m0)
+{
+	struct m *m, *next;
+	bool all;
+
+	pthread_mutex_lock(&sched.lock);
+	do {
+		all = true;
+		for (m = sched.allm; m; m = m->alllink)
+			if (m != m0 && !m->exited)
+				all = false;
+		if (!all)
+			pthread_cond_wait(&m_exit_cond, &sched.lock);
+	} while (!all);
+	pthread_mutex_unlock(&sched.lock);
+	for (m = sched.allm; m; m = next) {
+		next = m->alllink;
+		if (m != m0) {
+			pthread_join(m->thread, NULL);
+			free(m);
+		}
+	}
+	sched.allm = NULL;
+}
+
+static int sched_init(const struct green_config *cfg)
+{
+	int i;
+
+	sched.nprocs = cfg->nprocs;
+	sched.stack_size = cfg->stack_size;
+	sched.guard_mode = cfg->guard_mode;
+	sched.allp = aligned_alloc(CACHELINE, sizeof(struct p) * cfg->nprocs);
+	if (!sched.allp)
+		return -ENOMEM;
+	memset(sched.allp, 0, sizeof(struct p) * cfg->nprocs);
+	for (i = 0; i < cfg->nprocs; i++) {
+		struct p *p = &sched.allp[i];
+
+		p->id = i;
+		p->rand = 0x9e3779b97f4a7c15ULL * (i + 1) ^ now_ns();
+		if (!p->rand)
+			p->rand = 1;
+	}
+	for (i = cfg->nprocs - 1; i >= 1; i--)
+		pidleput(&sched.allp[i]);
+	atomic_store(&sched.goid_gen, 1);
+	stack_global_init(cfg->guard_mode);
+	return 0;
+}
+
+/* Free everything and return the global state to its initial values. */
+static void sched_fini(void)
+{
+	g_teardown_all();
+	free(sched.allp);
+	sched.allp = NULL;
+	sched.nprocs = 0;
+	sched.pidle = NULL;
+	sched.midle = NULL;
+	sched.gq_head = NULL;
+	sched.gq_tail = NULL;
+	sched.nm = 0;
+	atomic_store(&sched.gq_size, 0);
+	atomic_store(&sched.npidle, 0);
+	atomic_store(&sched.nmspinning, 0);
+	atomic_store(&sched.foreign_spawned, 0);
+	atomic_store(&sched.worker_parks, 0);
+	atomic_store(&sched.worker_wakes, 0);
+	atomic_store(&sched.shutdown, false);
+}
+
+int green_run(void (*fn)(void *), void *arg)
+{
+	struct green_config cfg;
+	bool idle = false;
+	struct m *m0;
+	struct g *g;
+	int ret;
+
+	if (!fn)
+		return -EINVAL;
+	if (!atomic_compare_exchange_strong(&sched.running, &idle, true))
+		return -EBUSY;
+	ret = config_read(&cfg);
+	if (ret)
+		goto out;
+	ret = sched_init(&cfg);
+	if (ret)
+		goto out_fini;
+	ret = overflow_install();
+	if (ret)
+		goto out_fini;
+	m0 = aligned_alloc(CACHELINE, sizeof(*m0));
+	if (!m0) {
+		ret = -ENOMEM;
+		goto out_signals;
+	}
+	memset(m0, 0, sizeof(*m0));
+	m0->thread = pthread_self();
+	m0->alllink = NULL;
+	sched.allm = m0;
+	sched.nm = 1;
+	m_set_self(m0);
+	g0_init(m0);
+	acquirep(m0, &sched.allp[0]);
+	g = g_alloc(m0->p);
+	if (!g) {
+		ret = -ENOMEM;
+		goto out_m0;
+	}
+	g_init(g, atomic_fetch_add(&sched.goid_gen, 1), fn, arg);
+	sched.allp[0].st.spawned = 1;
+	runqput(m0->p, g, false);
+
+	overflow_thread_init(m0);
+	schedule_loop(m0);
+	overflow_thread_fini(m0);
+	m_stop(m0);
+	join_ms(m0);
+	ret = 0;
+out_m0:
+	m_set_self(NULL);
+	sched.allm = NULL;
+	free(m0);
+out_signals:
+	overflow_uninstall();
+out_fini:
+	sched_fini();
+out:
+	atomic_store(&sched.running, false);
+	return ret;
+}
+
+int green_nprocs(void)
+{
+	return atomic_load(&sched.running) ? sched.nprocs : 0;
+}

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+/*
+ * stack.c - task stacks.
+ *
+ * A guard page below every stack turns an overflow into a fault we can
+ * report. The classic way, mprotect(PROT_NONE), splits the mapping: two
+ * VMAs a stack, and with Debian's vm.max_map_count of 65530 a process
+ * tops out near 32k live tasks (libdill fails there). We need 100k-1M, so:
+ *
+ *  1. Stacks are carved from slabs of up to 64, one mmap each, so the
+ *     mapping count does not grow with the task count by itself.
+ *  2. Where the kernel has MADV_GUARD_INSTALL (6.13+), guards are installed
+ *     in the page tables: no VMA split, every stack guarded, any count.
+ *  3. Otherwise guards are mprotect()ed while a budget lasts: half of what
+ *     max_map_count leaves after a reserve for the program (about 24k
+ *     stacks by default). Past it, stacks get a canary word at their lowest
+ *     address, checked each time the task switches out: an overflow is then
+ *     reported after the fact instead of faulting at once.
+ *  4. GREEN_STACK_GUARD=always refuses unguarded stacks (-ENOMEM instead);
+ *     =never uses canaries only.
+ *
+ * Pages are committed by the kernel on first touch (MAP_NORESERVE, no
+ * commit charge for the reservation), so a task costs what it touches.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "sanitizer.h"
+#include "stack.h"
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+#define STACK_CANARY 0x6772656e2d6f6b21ULL	/* "green-ok!" */
+#define SLAB_BYTES (16UL << 20)
+#define SLAB_MAX 64
+#define MAP_RESERVE 16384	/* mappings left to the program */
+
+static size_t page_size;
+static bool have_guard_madvise;
+static enum stack_guard_mode guard_mode;
+static _Atomic long mprotect_budget;
+static _Atomic uint64_t n_guarded, n_unguarded;
+
+static long read_max_map_count(void)
+{
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+	long v = 65530;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = 65530;
+		fclose(f);
+	}
+	return v;
+}
+
+static bool probe_guard_madvise(void)
+{
+	void *p = mmap(NULL, 2 * page_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool ok;
+
+	if (p == MAP_FAILED)
+		return false;
+	ok = madvise(p, page_size, MADV_GUARD_INSTALL) == 0;
+	munmap(p, 2 * page_size);
+	return ok;
+}
+
+void stack_global_init(enum stack_guard_mode mode)
+{
+	long max = read_max_map_count();
+
+	page_size = (size_t)sysconf(_SC_PAGESIZE);
+	guard_mode = mode;
+	/* Valgrind does not model guard regions; a PROT_NONE page it does. */
+	have_guard_madvise = mode != GUARD_NEVER && !san_valgrind() &&
+			     probe_guard_madvise();
+	atomic_store(&mprotect_budget, max > MAP_RESERVE ?
+		     (max - MAP_RESERVE) / 2 : 0);
+	atomic_store(&n_guarded, 0);
+	atomic_store(&n_unguarded, 0);
+}
+
+unsigned int stack_slab_count(size_t size)
+{
+	size_t n = SLAB_BYTES / (size + page_size);
+
+	if (n < 1)
+		n = 1;
+	return n > SLAB_MAX ? SLAB_MAX : (unsigned int)n;
+}
+
+/* Pick the guard for one stack; false when none may be had. */
+static bool guard_one(void *guard, uint8_t *kind)
+{
+	if (guard_mode == GUARD_NEVER) {
+		*kind = SG_NONE;
+		return true;
+	}
+	if (have_guard_madvise &&
+	    madvise(guard, page_size, MADV_GUARD_INSTALL) == 0) {
+		*kind = SG_MADVISE;
+		return true;
+	}
+	if (atomic_fetch_sub(&mprotect_budget, 1) > 0 ||
+	    guard_mode == GUARD_ALWAYS) {
+		if (mprotect(guard, page_size, PROT_NONE) == 0) {
+			*kind = SG_MPROTECT;
+			return true;
+		}
+		if (guard_mode == GUARD_ALWAYS)
+			return false;
+	}
+	*kind = SG_NONE;
+	return true;
+}
+
+int stack_slab_map(struct stack_slab *slab, unsigned int n, size_t size)
+{
+	size_t len = (size + page_size) * n;
+	void *base;
+
+	base = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+		    -1, 0);
+	if (base == MAP_FAILED)
+		return -ENOMEM;
+	slab->base = base;
+	slab->len = len;
+	slab->size = size;
+	slab->n = n;
+	return 0;
+}
+
+int stack_carve(struct stack_slab *slab, unsigned int i, struct stack *s)
+{
+	char *guard = (char *)slab->base + i * (slab->size + page_size);
+
+	s->lo = guard + page_size;
+	s->size = slab->size;
+	if (!guard_one(guard, &s->guard))
+		return -ENOMEM;
+	if (s->guard == SG_NONE) {
+		*(uint64_t *)s->lo = STACK_CANARY;
+		atomic_fetch_add_explicit(&n_unguarded, 1,
+					  memory_order_relaxed);
+	} else {
+		atomic_fetch_add_explicit(&n_guarded, 1, memory_order_relaxed);
+	}
+	s->vg_id = san_stack_register(s->lo, stack_top(s));
+	return 0;
+}
+
+void stack_forget(struct stack *s)
+{
+	san_stack_deregister(s->vg_id);
+	s->lo = NULL;
+}
+
+void stack_slab_unmap(struct stack_slab *slab)
+{
+	if (slab->base)
+		munmap(slab->base, slab->len);
+	slab->base = NULL;
+}
+
+void stack_release(struct stack *s)
+{
+	/* Keep the top page: the next task touches it at once. */
+	madvise(s->lo, s->size - page_size, MADV_DONTNEED);
+	if (s->guard == SG_NONE)
+		*(uint64_t *)s->lo = STACK_CANARY;
+}
+
+bool stack_canary_ok(const struct stack *s)
+{
+	return s->guard != SG_NONE || *(const uint64_t *)s->lo == STACK_CANARY;
+}
+
+void stack_counts(uint64_t *guarded, uint64_t *unguarded)
+{
+	*guarded = atomic_load_explicit(&n_guarded, memory_order_relaxed);
+	*unguarded = atomic_load_explicit(&n_unguarded, memory_order_relaxed);
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stack.h - task stacks: carved from large anonymous mappings ("slabs"),
+ * committed lazily by the kernel on first touch, each below a guard page
+ * where one can be had. See stack.c for how guards are budgeted.
+ *
+ *   slab:  | guard | stack 0 ...... | guard | stack 1 ...... | ...
+ *          ^base   ^lo              ^top
+ *                  canary (unguarded stacks only) at lo, grows down from top
+ */
+#ifndef GREEN_STACK_H
+#define GREEN_STACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum stack_guard_mode {
+	GUARD_AUTO,	/* guard every stack while it costs no mapping or
+			 * fits the mapping budget, then canaries */
+	GUARD_ALWAYS,	/* guard every stack; fail with -ENOMEM when the
+			 * kernel runs out of mappings */
+	GUARD_NEVER,	/* canaries only */
+};
+
+enum stack_guard_kind {
+	SG_NONE,	/* no guard page: a canary word at lo */
+	SG_MADVISE,	/* MADV_GUARD_INSTALL (Linux 6.13+): no extra VMA */
+	SG_MPROTECT,	/* PROT_NONE page: splits the mapping, two VMAs */
+};
+
+struct stack {
+	void *lo;		/* lowest usable byte */
+	size_t size;		/* usable bytes; top = lo + size */
+	uint8_t guard;		/* enum stack_guard_kind */
+	unsigned int vg_id;	/* Valgrind registration */
+};
+
+struct stack_slab {
+	void *base;
+	size_t len;
+	size_t size;		/* usable bytes of each stack */
+	unsigned int n;		/* stacks carved from it */
+};
+
+/* Probe the kernel and size the guard budget; once per green_run. */
+void stack_global_init(enum stack_guard_mode mode);
+
+/* How many stacks of @size bytes one slab holds. */
+unsigned int stack_slab_count(size_t size);
+
+/* Map a slab for @n stacks of @size bytes. 0 or -ENOMEM. */
+int stack_slab_map(struct stack_slab *slab, unsigned int n, size_t size);
+
+/*
+ * Carve stack @i of @slab into @s, with a guard page or a canary as the
+ * mode allows. 0, or -ENOMEM when GREEN_STACK_GUARD=always cannot guard.
+ */
+int stack_carve(struct stack_slab *slab, unsigned int i, struct stack *s);
+
+/* Undo stack_carve's registrations, then unmap the whole slab. */
+void stack_forget(struct stack *s);
+void stack_slab_unmap(struct stack_slab *slab);
+
+/* Give a pooled stack's pages back to the kernel (it stays mapped). */
+void stack_release(struct stack *s);
+
+static inline void *stack_top(const struct stack *s)
+{
+	return (char *)s->lo + s->size;
+}
+
+/* False when an unguarded stack's canary was overwritten. */
+bool stack_canary_ok(const struct stack *s);
+
+/* Counters for green_stats. */
+void stack_counts(uint64_t *guarded, uint64_t *unguarded);
+
+/* The guard page below @s, or NULL. */
+static inline void *stack_guard_page(const struct stack *s, size_t page)
+{
+	return s->guard == SG_NONE ? NULL : (char *)s->lo - page;
+}
+
+#endif /* GREEN_STACK_H */
