@@ -86,7 +86,7 @@ $(BUILD)/$(1)libgreen.a: $(patsubst libgreen/src/%.c,$(BUILD)/$(1)obj/%.o,$(LIB_
 
 $(BUILD)/$(1)tests/%: tests/lib/%.c tests/lib/test_util.h $(BUILD)/$(1)libgreen.a $(KSFT)/.stamp
 	@mkdir -p $$(@D)
-	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS) $(2) -I$(KSFT) -Itests/lib -o $$@ $$< $(BUILD)/$(1)libgreen.a $$(LDLIBS)
+	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS) $(2) -I$(KSFT) -Itests/lib -Wno-missing-prototypes -o $$@ $$< $(BUILD)/$(1)libgreen.a $$(LDLIBS)
 endef
 
 SAN_ASAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -79,8 +80,13 @@ void stack_global_init(enum stack_guard_mode mode)
 
 	page_size = (size_t)sysconf(_SC_PAGESIZE);
 	guard_mode = mode;
-	/* Valgrind does not model guard regions; a PROT_NONE page it does. */
+	/*
+	 * Valgrind does not model guard regions; a PROT_NONE page it does.
+	 * GREEN_DEBUG_NO_GUARD_REGIONS=1 makes the tests take the path of
+	 * kernels before 6.13.
+	 */
 	have_guard_madvise = mode != GUARD_NEVER && !san_valgrind() &&
+			     !getenv("GREEN_DEBUG_NO_GUARD_REGIONS") &&
 			     probe_guard_madvise();
 	atomic_store(&mprotect_budget, max > MAP_RESERVE ?
 		     (max - MAP_RESERVE) / 2 : 0);

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_util.h - helpers shared by libgreen's tests (kselftest harness).
+ *
+ * Tasks never use ASSERT_*: it longjmps, and a task runs on its own stack,
+ * maybe on another thread. Tasks record what they saw; the TEST body
+ * asserts on it after green_run returns.
+ */
+#ifndef GREEN_TEST_UTIL_H
+#define GREEN_TEST_UTIL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "green.h"
+
+/*
+ * Iteration counts are divided by GREEN_TEST_SCALE (the sanitizer and
+ * Valgrind runs set it), never below @min.
+ */
+static inline long scaled(long n, long min)
+{
+	const char *s = getenv("GREEN_TEST_SCALE");
+	long div = s ? atol(s) : 1;
+
+	if (div > 1)
+		n /= div;
+	return n < min ? min : n;
+}
+
+static inline bool under_valgrind(void)
+{
+	return getenv("GREEN_TEST_VALGRIND") != NULL;
+}
+
+static inline bool under_sanitizer(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	return true;
+#else
+	return false;
+#endif
+}
+
+/* What a child process did: its stderr and how it ended. */
+struct child_result {
+	char err[4096];
+	int status;	/* as from waitpid */
+};
+
+/*
+ * Run @fn(@arg) in a child process with stderr captured, after setting
+ * the environment variable @var to @val (when @var is not NULL). The
+ * child exits with @fn's return value.
+ */
+static inline void run_child(struct child_result *r, const char *var,
+			     const char *val, int (*fn)(void *), void *arg)
+{
+	int pfd[2];
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	memset(r, 0, sizeof(*r));
+	if (pipe(pfd))
+		abort();
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		abort();
+	if (pid == 0) {
+		close(pfd[0]);
+		dup2(pfd[1], STDERR_FILENO);
+		if (var)
+			setenv(var, val, 1);
+		_exit(fn(arg));
+	}
+	close(pfd[1]);
+	while (len < sizeof(r->err) - 1 &&
+	       (n = read(pfd[0], r->err + len, sizeof(r->err) - 1 - len)) > 0)
+		len += n;
+	r->err[len] = 0;
+	close(pfd[0]);
+	waitpid(pid, &r->status, 0);
+}
+
+#endif /* GREEN_TEST_UTIL_H */
