@@ -1,0 +1,594 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * green_ioctl_test - every /dev/green ioctl and every bad input: sizes,
+ * pointers, reserved fields, flags, ids, timeouts, foreign processes.
+ */
+#include <dirent.h>
+#include <sys/wait.h>
+
+#include "green_util.h"
+#include "kselftest_harness.h"
+
+FIXTURE(green) {
+	int fd;			/* a fresh group */
+};
+
+FIXTURE_SETUP(green)
+{
+	if (!g_have_device())
+		SKIP(_exit(255), "no " GREEN_DEVICE " (green.ko not loaded)");
+	self->fd = g_open();
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(green)
+{
+	EXPECT_EQ(0, close(self->fd));
+}
+
+TEST_F(green, version)
+{
+	struct green_version v = { .size = sizeof(v) };
+
+	ASSERT_EQ(0, g_ioctl(self->fd, GREEN_IOC_VERSION, &v));
+	EXPECT_EQ(GREEN_ABI_VERSION, v.abi_version);
+	EXPECT_EQ((1ULL << GREEN_CMD_MAX) - 1, v.ioctls);
+	EXPECT_TRUE(v.features & GREEN_FEAT_PARK);
+	EXPECT_TRUE(v.features & GREEN_FEAT_SWITCH_TO);
+	EXPECT_TRUE(v.features & GREEN_FEAT_BLOCK_NOTIFY);
+	EXPECT_TRUE(v.features & GREEN_FEAT_HOLD);
+	EXPECT_EQ(GREEN_MAX_WORKERS, v.max_workers);
+	EXPECT_EQ(GREEN_SHM_SIZE, v.shm_size);
+}
+
+TEST_F(green, sizes)
+{
+	struct {
+		struct green_version v;
+		char tail[64];
+	} big;
+	char huge[8192];
+
+	memset(&big, 0, sizeof(big));
+	big.v.size = sizeof(big);
+	EXPECT_EQ(0, g_ioctl(self->fd, GREEN_IOC_VERSION, &big));
+	EXPECT_EQ(GREEN_ABI_VERSION, big.v.abi_version);
+	big.tail[10] = 1;
+	EXPECT_EQ(-E2BIG, g_ioctl(self->fd, GREEN_IOC_VERSION, &big));
+	big.v.size = sizeof(big.v) - 8;
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_VERSION, &big));
+	big.v.size = 0;
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_VERSION, &big));
+	memset(huge, 0, sizeof(huge));
+	*(uint32_t *)huge = sizeof(huge);
+	EXPECT_EQ(-E2BIG, g_ioctl(self->fd, GREEN_IOC_VERSION, huge));
+
+	/* Same rules for every struct. */
+	struct green_register r = { .size = 4 };
+
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_REGISTER, &r));
+	struct green_park p = { .size = 8 };
+
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_PARK, &p));
+	struct green_wake w = { .size = 4 };
+
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_WAKE, &w));
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_KICK, &w));
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_GRANT, &w));
+	struct green_switch_to s = { .size = 16 };
+
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_SWITCH_TO, &s));
+	struct green_wake_batch b = { .size = 8 };
+
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_WAKE_BATCH, &b));
+	struct green_unregister u = { .size = 2 };
+
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_UNREGISTER, &u));
+}
+
+TEST_F(green, bad_pointers)
+{
+	unsigned long cmds[] = {
+		GREEN_IOC_VERSION, GREEN_IOC_REGISTER, GREEN_IOC_UNREGISTER,
+		GREEN_IOC_PARK, GREEN_IOC_WAKE, GREEN_IOC_WAKE_BATCH,
+		GREEN_IOC_SWITCH_TO, GREEN_IOC_KICK, GREEN_IOC_GRANT,
+		GREEN_IOC_STATS,
+	};
+	void *unmapped = mmap(NULL, 4096, PROT_NONE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned int i;
+
+	ASSERT_NE(MAP_FAILED, unmapped);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		EXPECT_EQ(-EFAULT, g_ioctl(self->fd, cmds[i], NULL));
+		EXPECT_EQ(-EFAULT, g_ioctl(self->fd, cmds[i], unmapped));
+		EXPECT_EQ(-EFAULT, g_ioctl(self->fd, cmds[i],
+					   (void *)0xffff800000000000ULL));
+	}
+	munmap(unmapped, 4096);
+}
+
+TEST_F(green, struct_straddles_unmapped)
+{
+	char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct green_version *v;
+
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, munmap(p + 4096, 4096));
+	v = (void *)(p + 4096 - 8);
+	v->size = sizeof(*v);
+	EXPECT_EQ(-EFAULT, g_ioctl(self->fd, GREEN_IOC_VERSION, v));
+	munmap(p, 4096);
+}
+
+TEST_F(green, unknown_ioctls)
+{
+	char buf[64] = { 0 };
+
+	EXPECT_EQ(-ENOTTY, g_ioctl(self->fd, _IO(GREEN_TYPE, GREEN_CMD_MAX), buf));
+	EXPECT_EQ(-ENOTTY, g_ioctl(self->fd, _IO(GREEN_TYPE, 0xff), buf));
+	EXPECT_EQ(-ENOTTY, g_ioctl(self->fd, _IO('x', 1), buf));
+	EXPECT_EQ(-ENOTTY, g_ioctl(self->fd, _IOWR(GREEN_TYPE, 0, int), buf));
+	EXPECT_EQ(-ENOTTY, g_ioctl(self->fd, _IOR(GREEN_TYPE, 3, long), buf));
+}
+
+TEST_F(green, reserved_and_flags)
+{
+	struct green_version v = { .size = sizeof(v), .reserved = 1 };
+	struct green_register r = { .size = sizeof(r), .reserved = 1 };
+	struct green_unregister u = { .size = sizeof(u), .reserved = 1 };
+	struct green_park p = { .size = sizeof(p), .reserved = 1 };
+	struct green_switch_to s = { .size = sizeof(s), .reserved = 1 };
+	uint32_t id = 0;
+	struct green_wake_batch b = { .size = sizeof(b), .count = 1,
+				      .ids = (uintptr_t)&id, .reserved = 1 };
+
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_VERSION, &v));
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_REGISTER, &r));
+	r.reserved = 0;
+	r.flags = 1u << 7;
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_REGISTER, &r));
+	ASSERT_EQ(0, g_register(self->fd, 0));
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_UNREGISTER, &u));
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_PARK, &p));
+	p.reserved = 0;
+	p.flags = 1u << 5;
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_PARK, &p));
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_SWITCH_TO, &s));
+	s.reserved = 0;
+	s.flags = 1u << 20;
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_SWITCH_TO, &s));
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_WAKE_BATCH, &b));
+	EXPECT_EQ(0, g_unregister(self->fd));
+}
+
+TEST_F(green, register_unregister)
+{
+	int fd2 = g_open();
+
+	ASSERT_LE(0, fd2);
+	EXPECT_EQ(-ENOENT, g_unregister(self->fd));
+	ASSERT_EQ(0, g_register(self->fd, 0));
+	EXPECT_EQ(-EEXIST, g_register(self->fd, 0));
+	EXPECT_EQ(-EBUSY, g_register(fd2, 0));
+	EXPECT_EQ(-ENOENT, g_unregister(fd2));
+	EXPECT_EQ(0, g_unregister(self->fd));
+	EXPECT_EQ(-ENOENT, g_unregister(self->fd));
+	/* now free to join the other group, and ids are reused */
+	EXPECT_EQ(0, g_register(fd2, GREEN_REG_NOTIFY));
+	EXPECT_EQ(0, g_unregister(fd2));
+	EXPECT_EQ(0, g_register(self->fd, GREEN_REG_HOLD));
+	EXPECT_EQ(0, g_unregister(self->fd));
+	close(fd2);
+}
+
+struct reg_many {
+	int fd;
+	pthread_barrier_t *bar;
+	int id;
+};
+
+static void *reg_many_fn(void *arg)
+{
+	struct reg_many *r = arg;
+
+	r->id = g_register(r->fd, 0);
+	pthread_barrier_wait(r->bar);	/* all registered */
+	pthread_barrier_wait(r->bar);	/* main checked */
+	if (r->id >= 0)
+		g_unregister(r->fd);
+	return NULL;
+}
+
+TEST_F(green, max_workers)
+{
+	static struct reg_many r[GREEN_MAX_WORKERS];
+	static pthread_t th[GREEN_MAX_WORKERS];
+	pthread_barrier_t bar;
+	struct green_stats st;
+	int i, seen[GREEN_MAX_WORKERS] = { 0 };
+
+	pthread_barrier_init(&bar, NULL, GREEN_MAX_WORKERS + 1);
+	for (i = 0; i < GREEN_MAX_WORKERS; i++) {
+		r[i].fd = self->fd;
+		r[i].bar = &bar;
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, reg_many_fn, &r[i]));
+	}
+	pthread_barrier_wait(&bar);
+	for (i = 0; i < GREEN_MAX_WORKERS; i++) {
+		ASSERT_LE(0, r[i].id);
+		ASSERT_GT(GREEN_MAX_WORKERS, r[i].id);
+		EXPECT_EQ(0, seen[r[i].id]);
+		seen[r[i].id] = 1;
+	}
+	EXPECT_EQ(-ENOSPC, g_register(self->fd, 0));
+	ASSERT_EQ(0, g_stats(self->fd, &st));
+	EXPECT_EQ(GREEN_MAX_WORKERS, st.nr_workers);
+	pthread_barrier_wait(&bar);
+	for (i = 0; i < GREEN_MAX_WORKERS; i++)
+		pthread_join(th[i], NULL);
+	ASSERT_EQ(0, g_stats(self->fd, &st));
+	EXPECT_EQ(0, st.nr_workers);
+}
+
+TEST_F(green, park_timeouts)
+{
+	uint64_t t0;
+
+	EXPECT_EQ(-ENOENT, g_park(self->fd, MS, 0, NULL));
+	ASSERT_EQ(0, g_register(self->fd, 0));
+	t0 = g_now_ns();
+	EXPECT_EQ(-ETIMEDOUT, g_park(self->fd, 20 * MS, 0, NULL));
+	EXPECT_LE(20 * MS, g_now_ns() - t0);
+	EXPECT_EQ(-ETIMEDOUT, g_park(self->fd, 1, 0, NULL));
+	EXPECT_EQ(-EINVAL, g_park(self->fd, GREEN_TIMEOUT_MAX_NS + 1, 0, NULL));
+	EXPECT_EQ(-EINVAL, g_park(self->fd, ~0ULL, 0, NULL));
+	EXPECT_EQ(-EINVAL, g_switch_to(self->fd, 0, ~0ULL, 0));
+	EXPECT_EQ(0, g_unregister(self->fd));
+}
+
+TEST_F(green, wake_before_park)
+{
+	int id;
+
+	ASSERT_LE(0, id = g_register(self->fd, 0));
+	EXPECT_EQ(0, g_wake(self->fd, id));
+	EXPECT_EQ(0, g_wake(self->fd, id));	/* tokens coalesce */
+	EXPECT_EQ(GREEN_WOKEN_WAKE, g_park(self->fd, 0, 0, NULL));
+	EXPECT_EQ(-ETIMEDOUT, g_park(self->fd, MS, 0, NULL));
+	/* unregister drops a pending token */
+	EXPECT_EQ(0, g_wake(self->fd, id));
+	EXPECT_EQ(0, g_unregister(self->fd));
+	ASSERT_LE(0, id = g_register(self->fd, 0));
+	EXPECT_EQ(-ETIMEDOUT, g_park(self->fd, MS, 0, NULL));
+	EXPECT_EQ(0, g_unregister(self->fd));
+}
+
+TEST_F(green, bad_ids)
+{
+	uint32_t bad[] = { 0, 5, GREEN_MAX_WORKERS, 0xffffffffu };
+	unsigned int i;
+
+	for (i = 0; i < 4; i++) {
+		EXPECT_EQ(-ESRCH, g_wake(self->fd, bad[i]));
+		EXPECT_EQ(-ESRCH, g_kick(self->fd, bad[i]));
+		EXPECT_EQ(-ESRCH, g_grant(self->fd, bad[i]));
+	}
+	EXPECT_EQ(0, g_wake_batch(self->fd, bad, 4));
+	ASSERT_EQ(0, g_register(self->fd, 0));
+	for (i = 1; i < 4; i++)
+		EXPECT_EQ(-ESRCH, g_switch_to(self->fd, bad[i], MS, 0));
+	EXPECT_EQ(-EINVAL, g_switch_to(self->fd, 0, MS, 0));	/* self */
+	EXPECT_EQ(1, g_wake_batch(self->fd, bad, 4));
+	EXPECT_EQ(0, g_unregister(self->fd));
+}
+
+struct parker {
+	int fd;
+	int id;
+	unsigned int flags;
+	uint64_t timeout;
+	atomic_int ready;
+	atomic_int done;
+	int ret;
+	unsigned int from;
+};
+
+static void *parker_fn(void *arg)
+{
+	struct parker *p = arg;
+
+	p->id = g_register(p->fd, 0);
+	atomic_store(&p->ready, 1);
+	p->ret = g_park(p->fd, p->timeout, p->flags, &p->from);
+	atomic_store(&p->done, 1);
+	g_unregister(p->fd);
+	return NULL;
+}
+
+static void sig_nop(int sig)
+{
+}
+
+TEST_F(green, wake_parked_thread)
+{
+	struct parker p = { .fd = self->fd };
+	pthread_t th;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, parker_fn, &p));
+	ASSERT_TRUE(g_wait_for(&p.ready, 5000));
+	ASSERT_LE(0, p.id);
+	g_sleep_ms(20);
+	EXPECT_EQ(0, atomic_load(&p.done));
+	EXPECT_EQ(0, g_wake(self->fd, p.id));
+	EXPECT_TRUE(g_wait_for(&p.done, 5000));
+	pthread_join(th, NULL);
+	EXPECT_EQ(GREEN_WOKEN_WAKE, p.ret);
+}
+
+TEST_F(green, park_interrupted)
+{
+	struct sigaction sa = { .sa_handler = sig_nop };
+	struct parker p = { .fd = self->fd };
+	pthread_t th;
+
+	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART */
+	ASSERT_EQ(0, pthread_create(&th, NULL, parker_fn, &p));
+	ASSERT_TRUE(g_wait_for(&p.ready, 5000));
+	g_sleep_ms(20);
+	pthread_kill(th, SIGUSR1);
+	EXPECT_TRUE(g_wait_for(&p.done, 5000));
+	pthread_join(th, NULL);
+	EXPECT_EQ(-EINTR, p.ret);
+}
+
+TEST_F(green, wake_batch)
+{
+	struct parker p[4];
+	pthread_t th[4];
+	uint32_t ids[6];
+	int i;
+
+	EXPECT_EQ(-EINVAL, g_wake_batch(self->fd, ids, 0));
+	EXPECT_EQ(-EINVAL, g_wake_batch(self->fd, ids, GREEN_BATCH_MAX + 1));
+	EXPECT_EQ(-EINVAL, g_wake_batch(self->fd, ids, 0x80000000u));
+	EXPECT_EQ(-EFAULT, g_wake_batch(self->fd, NULL, 3));
+	EXPECT_EQ(-EFAULT, g_wake_batch(self->fd, (void *)8, 1));
+	for (i = 0; i < 4; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		p[i].fd = self->fd;
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, parker_fn, &p[i]));
+	}
+	for (i = 0; i < 4; i++) {
+		ASSERT_TRUE(g_wait_for(&p[i].ready, 5000));
+		ids[i] = p[i].id;
+	}
+	ids[4] = 200;
+	ids[5] = 0xdead;
+	g_sleep_ms(20);
+	EXPECT_EQ(4, g_wake_batch(self->fd, ids, 6));
+	for (i = 0; i < 4; i++) {
+		EXPECT_TRUE(g_wait_for(&p[i].done, 5000));
+		pthread_join(th[i], NULL);
+		EXPECT_EQ(GREEN_WOKEN_WAKE, p[i].ret);
+	}
+}
+
+struct pingpong {
+	int fd;
+	atomic_int ids[2];
+	pthread_barrier_t bar;
+	int rounds;
+	int errors;
+};
+
+static void *pong_fn(void *arg)
+{
+	struct pingpong *pp = arg;
+	int i, r;
+
+	atomic_store(&pp->ids[1], g_register(pp->fd, 0));
+	pthread_barrier_wait(&pp->bar);
+	if (g_park(pp->fd, 0, 0, NULL) != GREEN_WOKEN_WAKE)
+		pp->errors++;
+	for (i = 0; i < pp->rounds - 1; i++) {
+		r = g_switch_to(pp->fd, pp->ids[0], 10000 * MS, 0);
+		if (r != GREEN_WOKEN_WAKE)
+			pp->errors++;
+	}
+	g_wake(pp->fd, pp->ids[0]);
+	g_unregister(pp->fd);
+	return NULL;
+}
+
+TEST_F(green, switch_to_pingpong)
+{
+	struct pingpong pp = { .fd = self->fd, .rounds = 2000 };
+	struct green_stats st;
+	pthread_t th;
+	int i;
+
+	pthread_barrier_init(&pp.bar, NULL, 2);
+	atomic_store(&pp.ids[0], g_register(self->fd, 0));
+	ASSERT_LE(0, pp.ids[0]);
+	ASSERT_EQ(0, pthread_create(&th, NULL, pong_fn, &pp));
+	pthread_barrier_wait(&pp.bar);
+	ASSERT_LE(0, pp.ids[1]);
+	for (i = 0; i < pp.rounds; i++)
+		ASSERT_EQ(GREEN_WOKEN_WAKE,
+			  g_switch_to(self->fd, pp.ids[1], 10000 * MS, 0));
+	EXPECT_EQ(GREEN_WOKEN_WAKE, g_park(self->fd, 10000 * MS, 0, NULL));
+	pthread_join(th, NULL);
+	EXPECT_EQ(0, pp.errors);
+	ASSERT_EQ(0, g_stats(self->fd, &st));
+	EXPECT_EQ(2 * pp.rounds - 1, st.switch_tos);
+	EXPECT_EQ(2 * pp.rounds, st.wakes);
+	EXPECT_EQ(2 * pp.rounds + 1, st.parks);
+	EXPECT_EQ(0, g_unregister(self->fd));
+	/* caller not registered */
+	EXPECT_EQ(-ENOENT, g_switch_to(self->fd, pp.ids[1], MS, 0));
+}
+
+TEST_F(green, kick_and_grant)
+{
+	struct green_shm *shm = g_map(self->fd);
+	struct green_stats st;
+	int id;
+
+	ASSERT_NE(NULL, shm);
+	ASSERT_LE(0, id = g_register(self->fd, GREEN_REG_HOLD));
+	EXPECT_EQ(GREEN_WS_RUNNING, shm->slots[id].state);
+	EXPECT_EQ(1, shm->slots[id].grant);
+	EXPECT_EQ(0, shm->slots[id].preempt);
+	EXPECT_EQ(0, g_kick(self->fd, id));
+	EXPECT_EQ(1, shm->slots[id].preempt);
+	shm->slots[id].grant = 0;
+	EXPECT_EQ(0, g_grant(self->fd, id));
+	EXPECT_EQ(1, shm->slots[id].grant);
+	ASSERT_EQ(0, g_stats(self->fd, &st));
+	EXPECT_EQ(1, st.kicks);
+	EXPECT_EQ(0, g_unregister(self->fd));
+	EXPECT_EQ(GREEN_WS_FREE, shm->slots[id].state);
+	munmap(shm, GREEN_SHM_SIZE);
+}
+
+TEST_F(green, stats_and_debugfs)
+{
+	struct green_stats st;
+	char path[128], prefix[32], buf[4096];
+	int id, dfd, n, best;
+	struct dirent *de;
+	DIR *dir;
+
+	ASSERT_LE(0, id = g_register(self->fd, 0));
+	g_wake(self->fd, id);
+	g_park(self->fd, MS, 0, NULL);
+	ASSERT_EQ(0, g_stats(self->fd, &st));
+	EXPECT_EQ(1, st.nr_workers);
+	EXPECT_EQ(1, st.wakes);
+	EXPECT_EQ(1, st.parks);
+	/* a prefix */
+	memset(&st, 0xff, sizeof(st));
+	st.size = 16;
+	ASSERT_EQ(0, g_ioctl(self->fd, GREEN_IOC_STATS, &st));
+	EXPECT_EQ(1, st.nr_workers);
+	EXPECT_EQ(1, st.parks);
+	EXPECT_EQ(~0ULL, st.wakes);
+	st.size = 4;
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_STATS, &st));
+	EXPECT_EQ(0, g_unregister(self->fd));
+
+	dir = opendir("/sys/kernel/debug/green");
+	if (!dir)
+		return;	/* debugfs not mounted */
+	snprintf(prefix, sizeof(prefix), "%d-", getpid());
+	best = -1;
+	while ((de = readdir(dir))) {
+		if (!strncmp(de->d_name, prefix, strlen(prefix)) &&
+		    atoi(de->d_name + strlen(prefix)) > best)
+			best = atoi(de->d_name + strlen(prefix));
+	}
+	closedir(dir);
+	ASSERT_LE(0, best);
+	snprintf(path, sizeof(path), "/sys/kernel/debug/green/%s%d/stats",
+		 prefix, best);
+	dfd = open(path, O_RDONLY);
+	ASSERT_LE(0, dfd);
+	n = read(dfd, buf, sizeof(buf) - 1);
+	ASSERT_LT(0, n);
+	buf[n] = 0;
+	close(dfd);
+	EXPECT_NE(NULL, strstr(buf, "parks 1\n"));
+	EXPECT_NE(NULL, strstr(buf, "handoff_ns_log2"));
+}
+
+TEST_F(green, mmap_rules)
+{
+	void *p;
+	struct green_shm *shm;
+
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+	p = mmap(NULL, GREEN_SHM_SIZE, PROT_READ, MAP_SHARED, self->fd, 4096);
+	EXPECT_EQ(MAP_FAILED, p);
+	p = mmap(NULL, GREEN_SHM_SIZE, PROT_READ, MAP_PRIVATE, self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	p = mmap(NULL, GREEN_SHM_SIZE * 2, PROT_READ, MAP_SHARED, self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	shm = g_map(self->fd);
+	ASSERT_NE(NULL, shm);
+	EXPECT_EQ(GREEN_ABI_VERSION, shm->hdr.abi_version);
+	EXPECT_EQ(GREEN_MAX_WORKERS, shm->hdr.max_workers);
+	EXPECT_EQ(GREEN_RING_SIZE, shm->hdr.ring_size);
+	EXPECT_EQ(-1, mremap(shm, GREEN_SHM_SIZE, GREEN_SHM_SIZE * 2, 0) ==
+		  MAP_FAILED ? -1 : 0);
+	EXPECT_EQ(0, munmap(shm, GREEN_SHM_SIZE));
+}
+
+TEST_F(green, poll_idle)
+{
+	struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	EXPECT_EQ(0, poll(&pfd, 1, 10));
+}
+
+/* A child after fork() shares the fd but not the group. */
+TEST_F(green, foreign_process)
+{
+	int id, status;
+	pid_t pid;
+
+	ASSERT_LE(0, id = g_register(self->fd, 0));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct green_version v = { .size = sizeof(v) };
+		struct green_stats st;
+		int bad = 0;
+
+		bad |= g_ioctl(self->fd, GREEN_IOC_VERSION, &v) != 0;
+		bad |= (g_register(self->fd, 0) != -EPERM) << 1;
+		bad |= (g_wake(self->fd, id) != -EPERM) << 2;
+		bad |= (g_park(self->fd, MS, 0, NULL) != -EPERM) << 3;
+		bad |= (g_switch_to(self->fd, id, MS, 0) != -EPERM) << 4;
+		bad |= (g_kick(self->fd, id) != -EPERM) << 5;
+		bad |= (g_stats(self->fd, &st) != -EPERM) << 6;
+		bad |= (g_unregister(self->fd) != -EPERM) << 7;
+		bad |= (g_map(self->fd) != NULL) << 8;
+		/* closing it in the child does not shut the parent's group */
+		close(self->fd);
+		_exit(bad ? 100 + __builtin_ctz(bad) : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, g_wake(self->fd, id));
+	EXPECT_EQ(GREEN_WOKEN_WAKE, g_park(self->fd, MS, 0, NULL));
+	EXPECT_EQ(0, g_unregister(self->fd));
+}
+
+/* After close() of one fd (a dup keeps the file), the group is shut down. */
+TEST_F(green, shutdown_on_close)
+{
+	int fd2 = dup(self->fd);
+
+	ASSERT_LE(0, fd2);
+	ASSERT_LE(0, g_register(self->fd, 0));
+	EXPECT_EQ(0, close(fd2));
+	EXPECT_EQ(-EBADF, g_park(self->fd, MS, 0, NULL));
+	EXPECT_EQ(-EBADF, g_wake(self->fd, 0));
+	EXPECT_EQ(-EBADF, g_register(self->fd, 0));
+	struct green_version v = { .size = sizeof(v) };
+
+	EXPECT_EQ(0, g_ioctl(self->fd, GREEN_IOC_VERSION, &v));
+	struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+
+	EXPECT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_TRUE(pfd.revents & POLLHUP);
+	/* The registration is dropped the next time this thread runs. */
+	g_sleep_ms(10);
+}
+
+TEST_HARNESS_MAIN

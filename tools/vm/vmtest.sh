@@ -1,0 +1,236 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vmtest.sh - build green.ko against Debian's 6.1 headers, boot Debian's 6.1
+# kernel under QEMU with a busybox initramfs, load the module, run the
+# selftests (and any extra test programs), check dmesg, unload the module.
+#
+# usage: tools/vm/vmtest.sh [options]
+#   --extra DIR      copy DIR into the VM and run every executable in it
+#                    (top level, sorted) after the selftests; TAP output is
+#                    checked like the selftests'.  Repeatable.
+#   --bench          also run green_bench (prints BENCH lines)
+#   --bench-dir DIR  copy DIR into the VM and run every executable in it in
+#                    the benchmark phase (output printed, rc must be 0).
+#   --env K=V        export K=V inside the VM (repeatable), e.g.
+#                    GREEN_STRESS_SCALE=1
+#   --only NAME      run only selftest NAME (repeatable)
+#   --kvm            use KVM instead of TCG
+#   --timeout SEC    whole-VM timeout (default 900)
+#   --kdir DIR       kernel build dir (default /lib/modules/6.1.*-amd64/build)
+#   --kernel FILE    kernel image (default /boot/vmlinuz-<same version>)
+#   --out DIR        work dir (default build/vm)
+#   --no-build       use already built module and selftests
+#
+# Exit: 0 all passed; 1 any "not ok", failed program, missing result, kernel
+# splat, failed insmod/rmmod or VM timeout; 77 QEMU cannot run at all.
+# Env: KSFT_DIR (kselftest headers, see tests/selftests/Makefile), QEMU.
+
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+OUT=$ROOT/build/vm
+EXTRA=()
+BENCHDIRS=()
+ENVS=()
+ONLY=()
+BENCH=0
+ACCEL=tcg
+TIMEOUT=900
+KDIR=
+KERNEL=
+BUILD=1
+
+die() { echo "vmtest: $*" >&2; exit 1; }
+skip() { echo "vmtest: SKIP: $*" >&2; exit 77; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--extra) EXTRA+=("$(cd "$2" && pwd)") || die "no dir $2"; shift 2 ;;
+	--bench) BENCH=1; shift ;;
+	--bench-dir) BENCHDIRS+=("$(cd "$2" && pwd)") || die "no dir $2"; shift 2 ;;
+	--env) ENVS+=("$2"); shift 2 ;;
+	--only) ONLY+=("$2"); shift 2 ;;
+	--kvm) ACCEL=kvm; shift ;;
+	--timeout) TIMEOUT=$2; shift 2 ;;
+	--kdir) KDIR=$2; shift 2 ;;
+	--kernel) KERNEL=$2; shift 2 ;;
+	--out) OUT=$2; shift 2 ;;
+	--no-build) BUILD=0; shift ;;
+	-h|--help) sed -n '3,28p' "$0"; exit 0 ;;
+	*) die "unknown option $1" ;;
+	esac
+done
+
+QEMU=${QEMU:-qemu-system-x86_64}
+command -v "$QEMU" >/dev/null || skip "$QEMU not installed"
+BUSYBOX=$(command -v busybox) || skip "busybox not installed"
+file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
+	skip "busybox is not static (install busybox-static)"
+command -v cpio >/dev/null || skip "cpio not installed"
+
+if [ -z "$KDIR" ]; then
+	KDIR=$(ls -d /lib/modules/6.1.*-amd64/build 2>/dev/null | sort -V | tail -1)
+	[ -n "$KDIR" ] || skip "no /lib/modules/6.1.*-amd64/build (linux-headers-amd64)"
+fi
+KVER=$(basename "$(dirname "$KDIR")")
+[ -n "$KERNEL" ] || KERNEL=/boot/vmlinuz-$KVER
+[ -r "$KERNEL" ] || skip "no readable kernel image $KERNEL (linux-image-amd64)"
+if [ "$ACCEL" = kvm ] && [ ! -w /dev/kvm ]; then
+	skip "--kvm asked but /dev/kvm is not usable"
+fi
+
+mkdir -p "$OUT"
+LOG=$OUT/serial.log
+SELFTESTS=$ROOT/build/selftests
+
+if [ $BUILD = 1 ]; then
+	echo "vmtest: building green.ko against $KDIR"
+	rm -rf "$OUT/kmod"
+	cp -r "$ROOT/kmod" "$OUT/kmod"
+	make -s -C "$KDIR" M="$OUT/kmod" modules >"$OUT/kmod-build.log" 2>&1 ||
+		{ cat "$OUT/kmod-build.log"; die "module build failed"; }
+	echo "vmtest: building selftests"
+	make -s -C "$ROOT/tests/selftests" OUT="$SELFTESTS" ||
+		die "selftest build failed"
+fi
+[ -f "$OUT/kmod/green.ko" ] || die "no $OUT/kmod/green.ko (drop --no-build)"
+
+# ---- initramfs ----
+INITRD=$OUT/initramfs
+rm -rf "$INITRD"
+mkdir -p "$INITRD"/{bin,sbin,proc,sys,dev,tmp,green/selftests,green/extra,green/bench}
+cp "$BUSYBOX" "$INITRD/bin/busybox"
+cp "$OUT/kmod/green.ko" "$INITRD/green/"
+for t in "$SELFTESTS"/green_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	if [ ${#ONLY[@]} -gt 0 ] && [ "$name" != green_bench ]; then
+		keep=0
+		for o in "${ONLY[@]}"; do [ "$o" = "$name" ] && keep=1; done
+		[ $keep = 1 ] || continue
+	fi
+	cp "$t" "$INITRD/green/selftests/"
+done
+i=0
+for d in "${EXTRA[@]}"; do
+	i=$((i + 1)); cp -r "$d" "$INITRD/green/extra/$i-$(basename "$d")"
+done
+i=0
+for d in "${BENCHDIRS[@]}"; do
+	i=$((i + 1)); cp -r "$d" "$INITRD/green/bench/$i-$(basename "$d")"
+done
+: >"$INITRD/green/env"
+for e in "${ENVS[@]}"; do printf 'export %q\n' "$e" >>"$INITRD/green/env"; done
+echo "BENCH=$BENCH" >>"$INITRD/green/env"
+
+cat >"$INITRD/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mount -t debugfs debugfs /sys/kernel/debug
+. /green/env
+echo 1 > /proc/sys/kernel/printk_ratelimit 2>/dev/null
+echo "VMTEST: kernel $(uname -r) cpus $(nproc)"
+run() {	# run <label> <prog>: prints output, then a result line
+	echo "VMTEST: start $1"
+	(cd "$(dirname "$2")" && timeout -s KILL 600 "$2" 2>&1)
+	echo "VMTEST: result $1 rc=$?"
+}
+if insmod /green/green.ko; then
+	echo "VMTEST: insmod ok"
+else
+	echo "VMTEST: insmod failed"
+fi
+for t in /green/selftests/green_*; do
+	[ -x "$t" ] || continue
+	[ "$(basename "$t")" = green_bench ] && continue
+	run "selftests/$(basename "$t")" "$t"
+done
+for d in /green/extra/*; do
+	[ -d "$d" ] || continue
+	for t in "$d"/*; do
+		[ -f "$t" ] && [ -x "$t" ] && run "extra/$(basename "$d")/$(basename "$t")" "$t"
+	done
+done
+if [ "$BENCH" = 1 ] && [ -x /green/selftests/green_bench ]; then
+	run bench/green_bench /green/selftests/green_bench
+fi
+for d in /green/bench/*; do
+	[ -d "$d" ] || continue
+	for t in "$d"/*; do
+		[ -f "$t" ] && [ -x "$t" ] && run "bench/$(basename "$d")/$(basename "$t")" "$t"
+	done
+done
+sleep 1
+if rmmod green; then echo "VMTEST: rmmod ok"; else echo "VMTEST: rmmod failed"; fi
+echo "VMTEST: dmesg begin"
+dmesg
+echo "VMTEST: dmesg end"
+echo "VMTEST: end"
+poweroff -f
+EOF
+chmod +x "$INITRD/init"
+(cd "$INITRD" && find . | cpio -o -H newc --quiet | gzip -1) >"$OUT/initramfs.cpio.gz" ||
+	die "cannot pack initramfs"
+
+# ---- boot ----
+echo "vmtest: booting $KERNEL ($ACCEL, timeout ${TIMEOUT}s), log $LOG"
+START=$(date +%s)
+ACCEL_OPTS=(-accel tcg)
+[ "$ACCEL" = kvm ] && ACCEL_OPTS=(-accel kvm -cpu host)
+timeout -s KILL "$TIMEOUT" "$QEMU" "${ACCEL_OPTS[@]}" -m 1536 -smp 2 \
+	-kernel "$KERNEL" -initrd "$OUT/initramfs.cpio.gz" \
+	-append "console=ttyS0 panic=-1 loglevel=4 printk.devkmsg=on" \
+	-nographic -no-reboot -nodefaults -serial stdio -monitor none \
+	</dev/null 2>"$OUT/qemu.stderr" | tr -d '\r' | tee "$LOG"
+QRC=${PIPESTATUS[0]}
+END=$(date +%s)
+
+# ---- verdict ----
+if ! grep -q 'Linux version' "$LOG"; then
+	cat "$OUT/qemu.stderr" >&2
+	if [ "$QRC" != 137 ] && grep -qiE 'could not|failed|not supported' "$OUT/qemu.stderr"; then
+		skip "QEMU could not start"
+	fi
+fi
+
+fail=0
+bad() { echo "vmtest: FAIL: $*"; fail=1; }
+[ "$QRC" = 137 ] && bad "VM timed out after ${TIMEOUT}s"
+grep -q '^VMTEST: end' "$LOG" || bad "VM did not finish the run"
+grep -q '^VMTEST: insmod ok' "$LOG" || bad "insmod failed"
+grep -q '^VMTEST: rmmod ok' "$LOG" || bad "rmmod failed (leaked reference?)"
+
+nstart=$(grep -c '^VMTEST: start ' "$LOG")
+nres=$(grep -c '^VMTEST: result ' "$LOG")
+[ "$nstart" = "$nres" ] || bad "$((nstart - nres)) program(s) gave no result"
+[ "$nstart" -gt 0 ] || bad "no test programs ran"
+while read -r _ _ label rc; do
+	case "$rc" in
+	rc=0) ;;
+	rc=4) echo "vmtest: SKIP: $label" ;;
+	*) bad "$label exited $rc" ;;
+	esac
+done < <(grep '^VMTEST: result ' "$LOG")
+
+nok=$(grep -cE '^(# )?ok [0-9]+' "$LOG")
+nnot=$(grep -cE '^(# )?not ok [0-9]+' "$LOG")
+[ "$nnot" = 0 ] || { grep -E '^(# )?not ok [0-9]+' "$LOG"; bad "$nnot 'not ok'"; }
+
+DMESG=$(sed -n '/^VMTEST: dmesg begin/,/^VMTEST: dmesg end/p' "$LOG")
+SPLAT=$(echo "$DMESG" | grep -E 'BUG|WARNING|Oops|Call Trace|KASAN|lockdep|sleeping function called from invalid context|general protection|RIP:|refcount_t|list_(add|del) corruption' | grep -v 'VMTEST')
+[ -z "$SPLAT" ] || { echo "$SPLAT"; bad "kernel splat in dmesg"; }
+
+grep '^BENCH ' "$LOG" >"$OUT/bench.txt" 2>/dev/null
+echo "vmtest: $nok ok, $nnot not ok, $nres programs, $((END - START))s in VM"
+if [ $fail = 0 ]; then
+	echo "vmtest: PASS"
+	exit 0
+fi
+echo "vmtest: FAILED (log: $LOG)"
+exit 1
