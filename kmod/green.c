@@ -31,10 +31,15 @@
  * 1. PARK consumes the worker's token (atomic xchg to 0) or sleeps on the
  *    worker's wait queue until the token is set: a WAKE before the PARK is
  *    not lost.  WAKE sets the token 0 -> 1 and wakes the queue.
- * 2. SWITCH_TO does WAKE on the target as a synchronous wakeup
- *    (__wake_up_sync_key, WF_SYNC: the waker is about to sleep, so the
- *    scheduler may put the wakee on this CPU; 6.1 has no WF_CURRENT_CPU)
- *    and then PARKs the caller.
+ * 2. SWITCH_TO does WAKE on the target and then PARKs the caller in one
+ *    call.  Sleepers are woken with wake_up_process() only when they sit
+ *    in one of our waits (in_wait, Dekker-style with the token), with no
+ *    wait-queue lock.  Rejected: __wake_up_sync_key (WF_SYNC, "run it
+ *    here"): 6.1 has no WF_CURRENT_CPU, and under TCG the sync wakeup
+ *    measured bimodal (2-5 ms round trips when the idle CPU pulled the
+ *    wakee), while plain wakeups stayed at futex speed.  Same-CPU handoff
+ *    is left to the runtime (per-CPU spares: the irq_work prefers a spare
+ *    that parked on the blocked worker's CPU).
  * 3. Block detection: the preempt notifier's sched_out runs with the rq
  *    lock held and interrupts off.  current->on_rq == 0 there means a real
  *    block (a preemption leaves it on the runqueue).  Excluded: the
@@ -89,10 +94,11 @@
  * -------
  * group->lock (spinlock, irq-safe: the irq_work takes it): workers table
  * writes, spare list, dead flag.  Never held in the scheduler hooks.
- * Lock order: group->lock -> worker wait queue lock -> scheduler locks.
+ * Lock order: group->lock -> scheduler locks (wake_up_process).
  * group->ring_lock (raw spinlock, leaf): event ring producers, including
- * the hooks.  Task-private worker fields (attached, blocked, in_wait) are
- * only touched by the worker's own task or its hooks.
+ * the hooks.  Task-private worker fields (attached, blocked) are only
+ * touched by the worker's own task or its hooks; in_wait is written only
+ * by the task and read by wakers.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -185,7 +191,6 @@ struct green_worker {
 	u32 handoff_from;
 	u32 park_cpu;
 	u64 block_ns;
-	wait_queue_head_t wq;
 	struct list_head spare_node;		/* under g->lock */
 	struct llist_node block_node;
 	struct llist_node exit_node;
@@ -234,6 +239,18 @@ static void green_worker_put(struct green_worker *w)
 {
 	if (refcount_dec_and_test(&w->ref))
 		call_rcu(&w->rcu, green_worker_free_rcu);
+}
+
+/*
+ * Wake @w if it sleeps in one of our waits.  The caller has just changed
+ * the condition with a full barrier (atomic RMW or smp_mb()); the sleeper
+ * sets in_wait and then its task state (a full barrier) before it checks
+ * the condition, so either it sees the change or we see in_wait.
+ */
+static void green_kick_sleeper(struct green_worker *w)
+{
+	if (READ_ONCE(w->in_wait))
+		wake_up_process(w->task);
 }
 
 static struct green_slot *green_slot(struct green_worker *w)
@@ -288,7 +305,7 @@ static void green_group_shutdown(struct green_group *g)
 		struct green_worker *w = rcu_dereference(g->workers[i]);
 
 		if (w)
-			wake_up(&w->wq);
+			wake_up_process(w->task);
 	}
 	rcu_read_unlock();
 	wake_up_poll(&g->poll_wq, EPOLLHUP);
@@ -313,6 +330,7 @@ static void green_event(struct green_group *g, u32 id, u32 type, u64 now)
 		WRITE_ONCE(e->worker, id);
 		WRITE_ONCE(e->type, type);
 		WRITE_ONCE(e->time_ns, now);
+		/* publish the entry: pairs with the reader's acquire of seq */
 		smp_store_release(&e->seq, head + 1);
 		g->ring_head = head + 1;
 		WRITE_ONCE(hdr->ring_head, head + 1);
@@ -433,7 +451,7 @@ static bool green_handoff_locked(struct green_group *g, struct green_worker *w)
 		if (atomic_cmpxchg(&pick->token, GREEN_TOKEN_NONE,
 				   GREEN_WOKEN_HANDOFF) != GREEN_TOKEN_NONE)
 			continue;	/* already woken by somebody else */
-		wake_up(&pick->wq);
+		wake_up_process(pick->task);
 		return true;
 	}
 	return false;
@@ -461,10 +479,12 @@ static void green_irq_work(struct irq_work *iw)
 			green_hist_add(g, ktime_get_ns() - w->block_ns);
 		}
 		clear_bit(GW_BLOCK_QUEUED, &w->bits);
+		/* grant = 0 before the pending bit: green_may_resume() */
 		smp_mb__before_atomic();
 		clear_bit(GW_HANDOFF_PENDING, &w->bits);
+		smp_mb__after_atomic();	/* bit before in_wait: kick_sleeper */
 		if (w->flags & GREEN_REG_HOLD)
-			wake_up(&w->wq);
+			green_kick_sleeper(w);
 		green_worker_put(w);
 	}
 
@@ -486,7 +506,7 @@ static bool green_may_resume(struct green_worker *w)
 		return true;
 	if (test_bit(GW_HANDOFF_PENDING, &w->bits))
 		return false;
-	smp_rmb();
+	smp_rmb();	/* pending bit before grant: see green_irq_work() */
 	return READ_ONCE(green_slot(w)->grant) != 0;
 }
 
@@ -508,10 +528,16 @@ static void green_twork(struct callback_head *cb)
 
 	atomic64_inc(&g->st.holds);
 	WRITE_ONCE(slot->state, GREEN_WS_HELD);
-	w->in_wait = true;
+	WRITE_ONCE(w->in_wait, true);
 	/* Only a fatal signal ends the hold early. */
-	wait_event_killable(w->wq, green_may_resume(w));
-	w->in_wait = false;
+	for (;;) {
+		set_current_state(TASK_KILLABLE);
+		if (green_may_resume(w) || fatal_signal_pending(current))
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	WRITE_ONCE(w->in_wait, false);
 	WRITE_ONCE(slot->state, GREEN_WS_RUNNING);
 out:
 	green_worker_put(w);
@@ -550,8 +576,8 @@ static int green_put_arg(void __user *uarg, const void *karg, size_t ksize,
 	return 0;
 }
 
-#define GREEN_GET(k, u) \
-	green_get_arg(&(k), sizeof(k), offsetofend(typeof(k), size), (u))
+/* Version 1 of every struct is its full size: smaller is -EINVAL. */
+#define GREEN_GET(k, u) green_get_arg(&(k), sizeof(k), sizeof(k), (u))
 
 static bool green_owner(struct green_group *g)
 {
@@ -584,28 +610,21 @@ static struct green_worker *green_lookup(struct green_group *g, u32 id)
 }
 
 /* Set the wake token and wake the worker.  Returns true if it was set. */
-static bool green_wake_worker(struct green_group *g, struct green_worker *w,
-			      bool sync)
+static bool green_wake_worker(struct green_group *g, struct green_worker *w)
 {
 	if (atomic_cmpxchg(&w->token, GREEN_TOKEN_NONE, GREEN_WOKEN_WAKE) !=
 	    GREEN_TOKEN_NONE)
 		return false;
 	atomic64_inc(&g->st.wakes);
-	if (sync)
-		__wake_up_sync_key(&w->wq, TASK_NORMAL, NULL);
-	else
-		wake_up(&w->wq);
+	green_kick_sleeper(w);
 	return true;
 }
 
-static void green_grant_worker(struct green_worker *w, bool sync)
+static void green_grant_worker(struct green_worker *w)
 {
 	WRITE_ONCE(green_slot(w)->grant, 1);
-	smp_mb();
-	if (sync)
-		__wake_up_sync_key(&w->wq, TASK_NORMAL, NULL);
-	else
-		wake_up(&w->wq);
+	smp_mb();	/* grant before in_wait: see green_kick_sleeper() */
+	green_kick_sleeper(w);
 }
 
 /* Sleep until the token is set.  Returns the token value or -errno. */
@@ -614,7 +633,6 @@ static int green_park_self(struct green_group *g, struct green_worker *w,
 {
 	struct green_slot *slot = green_slot(w);
 	ktime_t expires = 0;
-	DEFINE_WAIT(wait);
 	int ret;
 
 	if (timeout_ns)
@@ -627,9 +645,9 @@ static int green_park_self(struct green_group *g, struct green_worker *w,
 	}
 	atomic64_inc(&g->st.parks);
 	WRITE_ONCE(slot->state, GREEN_WS_PARKED);
-	w->in_wait = true;
+	WRITE_ONCE(w->in_wait, true);
 	for (;;) {
-		prepare_to_wait(&w->wq, &wait, TASK_INTERRUPTIBLE);
+		set_current_state(TASK_INTERRUPTIBLE);
 		ret = atomic_xchg(&w->token, GREEN_TOKEN_NONE);
 		if (ret)
 			break;
@@ -651,8 +669,8 @@ static int green_park_self(struct green_group *g, struct green_worker *w,
 			break;
 		}
 	}
-	finish_wait(&w->wq, &wait);
-	w->in_wait = false;
+	__set_current_state(TASK_RUNNING);
+	WRITE_ONCE(w->in_wait, false);
 	WRITE_ONCE(slot->state, GREEN_WS_RUNNING);
 	if (flags & GREEN_PARK_SPARE) {
 		spin_lock_irq(&g->lock);
@@ -724,7 +742,6 @@ static long green_ioc_register(struct green_group *g, void __user *uarg)
 	w->g = g;
 	w->flags = r.flags;
 	w->task = current;
-	init_waitqueue_head(&w->wq);
 	INIT_LIST_HEAD(&w->spare_node);
 	init_task_work(&w->twork, green_twork);
 	preempt_notifier_init(&w->pn, &green_preempt_ops);
@@ -826,7 +843,7 @@ static long green_ioc_wake(struct green_group *g, void __user *uarg)
 	rcu_read_lock();
 	w = green_lookup(g, k.id);
 	if (w)
-		green_wake_worker(g, w, false);
+		green_wake_worker(g, w);
 	else
 		ret = -ESRCH;
 	rcu_read_unlock();
@@ -853,7 +870,7 @@ static long green_ioc_wake_batch(struct green_group *g, void __user *uarg)
 	for (i = 0; i < b.count; i++) {
 		w = green_lookup(g, ids[i]);
 		if (w) {
-			green_wake_worker(g, w, false);
+			green_wake_worker(g, w);
 			b.woken++;
 		}
 	}
@@ -887,9 +904,9 @@ static long green_ioc_switch_to(struct green_group *g, void __user *uarg)
 	if (w == self)
 		goto unlock;
 	if (s.flags & GREEN_SWITCH_GRANT)
-		green_grant_worker(w, true);
+		green_grant_worker(w);
 	else
-		green_wake_worker(g, w, true);
+		green_wake_worker(g, w);
 	ret = 0;
 unlock:
 	rcu_read_unlock();
@@ -923,7 +940,7 @@ static long green_ioc_kick_grant(struct green_group *g, void __user *uarg,
 		atomic64_inc(&g->st.kicks);
 		kick_process(w->task);
 	} else {
-		green_grant_worker(w, false);
+		green_grant_worker(w);
 	}
 	rcu_read_unlock();
 	return ret;
@@ -950,7 +967,9 @@ static void green_fill_stats(struct green_group *g, struct green_stats *s)
 static long green_ioc_stats(struct green_group *g, void __user *uarg)
 {
 	struct green_stats s;
-	long usize = GREEN_GET(s, uarg);
+	long usize = green_get_arg(&s, sizeof(s),
+				   offsetofend(struct green_stats, nr_workers),
+				   uarg);
 	u32 size;
 
 	if (usize < 0)

@@ -221,8 +221,9 @@ struct green_wake_batch {
  * @from: out, as for PARK
  * @reserved: must be zero
  *
- * The target is woken as a synchronous wakeup, so the scheduler prefers to
- * run it on the caller's CPU, which the caller gives up at once.
+ * The target is woken and the caller parks in one call (one syscall instead
+ * of two; the caller's CPU is given up at once).  With GREEN_SWITCH_GRANT
+ * the target is granted (see struct green_slot) instead of woken.
  * Errors as for WAKE (nobody parks) and then as for PARK.
  */
 struct green_switch_to {
@@ -237,7 +238,8 @@ struct green_switch_to {
 
 /**
  * struct green_stats - GREEN_IOC_STATS: the group's counters (all out)
- * @size: sizeof(struct green_stats); a smaller size gets a prefix
+ * @size: sizeof(struct green_stats); a smaller size (at least 8) gets a
+ *	prefix of the counters
  * @nr_workers: registered workers now
  * @parks: PARK and SWITCH_TO calls that slept or consumed a token
  * @wakes: tokens set by WAKE, WAKE_BATCH and SWITCH_TO

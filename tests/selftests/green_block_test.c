@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * green_block_test - block notification: a registered worker that blocks
+ * in the kernel is reported (event ring, poll, spare woken); a preempted
+ * worker is not; a HOLD worker does not return to user code until granted.
+ */
+#include "green_util.h"
+#include "kselftest_harness.h"
+
+FIXTURE(blk) {
+	int fd;			/* the group */
+	struct green_shm *shm;	/* its shared memory */
+	int pipe[2];		/* the worker blocks reading pipe[0] */
+};
+
+FIXTURE_SETUP(blk)
+{
+	if (!g_have_device())
+		SKIP(_exit(255), "no " GREEN_DEVICE " (green.ko not loaded)");
+	self->fd = g_open();
+	ASSERT_LE(0, self->fd);
+	self->shm = g_map(self->fd);
+	ASSERT_NE(NULL, self->shm);
+	ASSERT_EQ(0, pipe(self->pipe));
+}
+
+FIXTURE_TEARDOWN(blk)
+{
+	munmap(self->shm, GREEN_SHM_SIZE);
+	close(self->pipe[0]);
+	close(self->pipe[1]);
+	EXPECT_EQ(0, close(self->fd));
+}
+
+struct worker {
+	int fd;
+	int rfd;
+	unsigned int flags;
+	int mode;		/* 0 read pipe, 1 usleep, 2 spare park */
+	atomic_int id;		/* -1 until registered */
+	atomic_int ready;
+	atomic_int done;
+	atomic_int in_read;
+	int ret;
+	unsigned int from;
+	uint64_t t_done;
+};
+
+static void *worker_fn(void *arg)
+{
+	struct worker *w = arg;
+	char c;
+
+	atomic_store(&w->id, g_register(w->fd, w->flags));
+	atomic_store(&w->ready, 1);
+	switch (w->mode) {
+	case 0:
+		atomic_store(&w->in_read, 1);
+		w->ret = read(w->rfd, &c, 1);
+		break;
+	case 1:
+		usleep(20000);
+		break;
+	case 2:
+		w->ret = g_park(w->fd, 10000 * MS, GREEN_PARK_SPARE, &w->from);
+		break;
+	}
+	w->t_done = g_now_ns();
+	atomic_store(&w->done, 1);
+	g_unregister(w->fd);
+	return NULL;
+}
+
+static void start(struct __test_metadata *_metadata, struct worker *w,
+		  pthread_t *th, int fd, int rfd, unsigned int flags, int mode)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	w->rfd = rfd;
+	w->flags = flags;
+	w->mode = mode;
+	atomic_store(&w->id, -1);
+	ASSERT_EQ(0, pthread_create(th, NULL, worker_fn, w));
+	ASSERT_TRUE(g_wait_for(&w->ready, 5000));
+	ASSERT_LE(0, atomic_load(&w->id));
+}
+
+/* Read ring events until one of @type for @id shows up. */
+static int find_event(struct green_shm *shm, unsigned int id, unsigned int type)
+{
+	uint64_t tail = __atomic_load_n(&shm->hdr.ring_tail, __ATOMIC_RELAXED);
+	uint64_t head = __atomic_load_n(&shm->hdr.ring_head, __ATOMIC_ACQUIRE);
+	int found = 0;
+
+	for (; tail != head; tail++) {
+		struct green_event *e = &shm->ring[tail % GREEN_RING_SIZE];
+
+		if (__atomic_load_n(&e->seq, __ATOMIC_ACQUIRE) != tail + 1)
+			break;
+		if (e->worker == id && e->type == type)
+			found = 1;
+	}
+	__atomic_store_n(&shm->hdr.ring_tail, tail, __ATOMIC_RELEASE);
+	return found;
+}
+
+TEST_F(blk, pipe_read_is_reported)
+{
+	struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+	struct green_stats st;
+	struct worker w;
+	pthread_t th;
+	int id, got = 0, i;
+
+	start(_metadata, &w, &th, self->fd, self->pipe[0], GREEN_REG_NOTIFY, 0);
+	id = w.id;
+	ASSERT_TRUE(g_wait_for(&w.in_read, 5000));
+	/* the monitor: poll until the block event shows up */
+	for (i = 0; i < 50 && !got; i++) {
+		ASSERT_LE(0, poll(&pfd, 1, 100));
+		if (pfd.revents & POLLIN)
+			got = find_event(self->shm, id, GREEN_EV_BLOCK);
+	}
+	ASSERT_TRUE(got);
+	EXPECT_EQ(GREEN_WS_BLOCKED, g_slot_state(self->shm, id));
+	EXPECT_LE(1, self->shm->slots[id].blocks);
+	ASSERT_EQ(1, write(self->pipe[1], "x", 1));
+	ASSERT_TRUE(g_wait_for(&w.done, 5000));
+	pthread_join(th, NULL);
+	EXPECT_EQ(1, w.ret);
+	for (i = 0, got = 0; i < 50 && !got; i++) {
+		poll(&pfd, 1, 100);
+		got = find_event(self->shm, id, GREEN_EV_UNBLOCK);
+	}
+	EXPECT_TRUE(got);
+	ASSERT_EQ(0, g_stats(self->fd, &st));
+	EXPECT_LE(1, st.blocks);
+	EXPECT_LE(1, st.unblocks);
+	EXPECT_EQ(0, st.holds);
+}
+
+TEST_F(blk, usleep_is_reported)
+{
+	struct worker w;
+	pthread_t th;
+
+	start(_metadata, &w, &th, self->fd, -1, GREEN_REG_NOTIFY, 1);
+	ASSERT_TRUE(g_wait_for(&w.done, 5000));
+	pthread_join(th, NULL);
+	EXPECT_LE(1, self->shm->slots[w.id].blocks);
+	EXPECT_LE(1, self->shm->slots[w.id].unblocks);
+}
+
+TEST_F(blk, no_notify_no_events)
+{
+	struct green_stats st;
+	struct worker w;
+	pthread_t th;
+
+	start(_metadata, &w, &th, self->fd, -1, 0, 1);
+	ASSERT_TRUE(g_wait_for(&w.done, 5000));
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, g_stats(self->fd, &st));
+	EXPECT_EQ(0, st.blocks);
+	EXPECT_EQ(0, self->shm->hdr.ring_head);
+}
+
+struct spinner {
+	int fd;
+	atomic_int *stop;
+	int id;
+	uint64_t spins;
+};
+
+static void *spin_fn(void *arg)
+{
+	struct spinner *s = arg;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	s->id = g_register(s->fd, GREEN_REG_NOTIFY | GREEN_REG_HOLD);
+	while (!atomic_load_explicit(s->stop, memory_order_relaxed))
+		s->spins++;
+	return NULL;
+}
+
+/* Two busy threads on one CPU preempt each other: that is not a block. */
+TEST_F(blk, preemption_is_not_a_block)
+{
+	struct spinner s[2];
+	atomic_int stop = 0;
+	pthread_t th[2];
+	struct green_stats st;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		s[i] = (struct spinner){ .fd = self->fd, .stop = &stop };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, spin_fn, &s[i]));
+	}
+	g_sleep_ms(1000);
+	/* snapshot while they still run (unregister happens at exit) */
+	ASSERT_EQ(0, g_stats(self->fd, &st));
+	atomic_store(&stop, 1);
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	ASSERT_EQ(2, st.nr_workers);
+	EXPECT_LT(0, s[0].spins);
+	EXPECT_LT(0, s[1].spins);
+	/*
+	 * Registration happens after sched_setaffinity (which may block once
+	 * while migrating), so only blocks during the spin would count.
+	 */
+	EXPECT_EQ(0, st.blocks);
+	EXPECT_EQ(0, st.holds);
+}
+
+TEST_F(blk, spare_takes_over)
+{
+	struct worker spare, w;
+	pthread_t ts, tw;
+	struct green_stats st;
+	uint64_t sum = 0;
+	int i;
+
+	start(_metadata, &spare, &ts, self->fd, -1, 0, 2);
+	while (g_slot_state(self->shm, spare.id) != GREEN_WS_PARKED)
+		usleep(1000);
+	start(_metadata, &w, &tw, self->fd, self->pipe[0], GREEN_REG_NOTIFY, 0);
+	ASSERT_TRUE(g_wait_for(&spare.done, 5000));
+	EXPECT_EQ(GREEN_WOKEN_HANDOFF, spare.ret);
+	EXPECT_EQ((unsigned int)w.id, spare.from);
+	ASSERT_EQ(1, write(self->pipe[1], "x", 1));
+	ASSERT_TRUE(g_wait_for(&w.done, 5000));
+	pthread_join(ts, NULL);
+	pthread_join(tw, NULL);
+	ASSERT_EQ(0, g_stats(self->fd, &st));
+	EXPECT_LE(1, st.handoffs);
+	for (i = 0; i < GREEN_HIST_BUCKETS; i++)
+		sum += st.handoff_hist[i];
+	EXPECT_EQ(st.handoffs, sum);
+}
+
+/* A HOLD worker whose CPU went to a spare waits for GRANT. */
+TEST_F(blk, hold_until_grant)
+{
+	struct worker spare, w;
+	pthread_t ts, tw;
+	struct green_stats st;
+	uint64_t t_grant;
+	int id;
+
+	start(_metadata, &spare, &ts, self->fd, -1, 0, 2);
+	while (g_slot_state(self->shm, spare.id) != GREEN_WS_PARKED)
+		usleep(1000);
+	start(_metadata, &w, &tw, self->fd, self->pipe[0],
+	      GREEN_REG_HOLD, 0);
+	id = w.id;
+	ASSERT_TRUE(g_wait_for(&spare.done, 5000));
+	EXPECT_EQ(GREEN_WOKEN_HANDOFF, spare.ret);
+	EXPECT_EQ(0, self->shm->slots[id].grant);
+	ASSERT_EQ(1, write(self->pipe[1], "x", 1));
+	/* the read completes in the kernel but the worker is held */
+	g_sleep_ms(200);
+	EXPECT_EQ(0, atomic_load(&w.done));
+	EXPECT_EQ(GREEN_WS_HELD, g_slot_state(self->shm, id));
+	t_grant = g_now_ns();
+	EXPECT_EQ(0, g_grant(self->fd, id));
+	ASSERT_TRUE(g_wait_for(&w.done, 5000));
+	EXPECT_LE(t_grant, w.t_done);
+	EXPECT_EQ(1, w.ret);
+	pthread_join(ts, NULL);
+	pthread_join(tw, NULL);
+	ASSERT_EQ(0, g_stats(self->fd, &st));
+	EXPECT_LE(1, st.holds);
+}
+
+/* Userspace writes the grant word itself before the worker resumes. */
+TEST_F(blk, hold_pregranted_by_word)
+{
+	struct worker spare, w;
+	pthread_t ts, tw;
+
+	start(_metadata, &spare, &ts, self->fd, -1, 0, 2);
+	while (g_slot_state(self->shm, spare.id) != GREEN_WS_PARKED)
+		usleep(1000);
+	start(_metadata, &w, &tw, self->fd, self->pipe[0], GREEN_REG_HOLD, 0);
+	ASSERT_TRUE(g_wait_for(&spare.done, 5000));
+	__atomic_store_n(&self->shm->slots[w.id].grant, 1, __ATOMIC_RELEASE);
+	ASSERT_EQ(1, write(self->pipe[1], "x", 1));
+	EXPECT_TRUE(g_wait_for(&w.done, 5000));
+	pthread_join(ts, NULL);
+	pthread_join(tw, NULL);
+}
+
+/* No spare took the CPU: a HOLD worker is not held. */
+TEST_F(blk, hold_without_spare_runs_on)
+{
+	struct green_stats st;
+	struct worker w;
+	pthread_t th;
+
+	start(_metadata, &w, &th, self->fd, -1, GREEN_REG_HOLD, 1);
+	ASSERT_TRUE(g_wait_for(&w.done, 5000));
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, g_stats(self->fd, &st));
+	EXPECT_LE(1, st.blocks);
+	EXPECT_EQ(0, st.holds);
+}
+
+/* Closing the fd releases a held worker. */
+TEST_F(blk, close_releases_held)
+{
+	struct worker spare, w;
+	pthread_t ts, tw;
+	int fd2 = dup(self->fd);
+
+	ASSERT_LE(0, fd2);
+	start(_metadata, &spare, &ts, self->fd, -1, 0, 2);
+	while (g_slot_state(self->shm, spare.id) != GREEN_WS_PARKED)
+		usleep(1000);
+	start(_metadata, &w, &tw, self->fd, self->pipe[0], GREEN_REG_HOLD, 0);
+	ASSERT_TRUE(g_wait_for(&spare.done, 5000));
+	ASSERT_EQ(1, write(self->pipe[1], "x", 1));
+	g_sleep_ms(100);
+	EXPECT_EQ(0, atomic_load(&w.done));
+	close(fd2);	/* shuts the group down */
+	EXPECT_TRUE(g_wait_for(&w.done, 5000));
+	pthread_join(ts, NULL);
+	pthread_join(tw, NULL);
+}
+
+TEST_F(blk, ring_overflow_counts_lost)
+{
+	struct green_stats st;
+	int i;
+
+	ASSERT_LE(0, g_register(self->fd, GREEN_REG_NOTIFY));
+	/* a usleep whose timer fires before the switch does not block */
+	for (i = 0; i < 4000; i++) {
+		usleep(50);
+		ASSERT_EQ(0, g_stats(self->fd, &st));
+		if (st.blocks >= GREEN_RING_SIZE)
+			break;
+	}
+	EXPECT_LE(GREEN_RING_SIZE, st.blocks);
+	EXPECT_LT(0, st.events_lost);
+	EXPECT_EQ(GREEN_RING_SIZE, self->shm->hdr.ring_head);
+	EXPECT_EQ(st.events_lost, self->shm->hdr.events_lost);
+	EXPECT_EQ(0, g_unregister(self->fd));
+}
+
+TEST_HARNESS_MAIN
