@@ -150,7 +150,7 @@ check-asan: $(ASAN_BINS)
 
 check-tsan: $(TSAN_BINS)
 	@echo "== libgreen suite under TSan =="
-	GREEN_TEST_SCALE=20 TSAN_OPTIONS=halt_on_error=1:exitcode=66 \
+	GREEN_TEST_SCALE=100 TSAN_OPTIONS=halt_on_error=1:exitcode=66 \
 	$(PROVE) $(TSAN_BINS)
 
 check-valgrind: $(UNIT_BINS)

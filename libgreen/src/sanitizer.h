@@ -76,7 +76,12 @@ static inline bool san_valgrind(void)
 #endif
 }
 
-/* A new task context on [bottom, bottom + size). */
+/*
+ * A new task context on [bottom, bottom + size). A TSan fiber costs
+ * milliseconds to create, so one is kept with the task structure and
+ * reused by the next task that gets it (destroyed at shutdown): to TSan,
+ * a reused task structure's tasks run one after the other.
+ */
 static inline void san_fiber_create(struct san_fiber *f, const void *bottom,
 				    size_t size)
 {
@@ -84,9 +89,8 @@ static inline void san_fiber_create(struct san_fiber *f, const void *bottom,
 	f->bottom = bottom;
 	f->size = size;
 #ifdef GREEN_TSAN
-	f->tsan = __tsan_create_fiber(0);
-#else
-	f->tsan = NULL;
+	if (!f->tsan)
+		f->tsan = __tsan_create_fiber(0);
 #endif
 }
 

@@ -81,11 +81,10 @@ void stack_global_init(enum stack_guard_mode mode)
 	page_size = (size_t)sysconf(_SC_PAGESIZE);
 	guard_mode = mode;
 	/*
-	 * Valgrind does not model guard regions; a PROT_NONE page it does.
 	 * GREEN_DEBUG_NO_GUARD_REGIONS=1 makes the tests take the path of
 	 * kernels before 6.13.
 	 */
-	have_guard_madvise = mode != GUARD_NEVER && !san_valgrind() &&
+	have_guard_madvise = mode != GUARD_NEVER &&
 			     !getenv("GREEN_DEBUG_NO_GUARD_REGIONS") &&
 			     probe_guard_madvise();
 	atomic_store(&mprotect_budget, max > MAP_RESERVE ?

@@ -104,7 +104,6 @@ struct g *g_alloc(struct p *p)
 
 void g_free(struct p *p, struct g *g)
 {
-	san_fiber_destroy(&g->san);
 	atomic_store_explicit(&g->status, G_FREE, memory_order_relaxed);
 	g->fn = NULL;
 	g->arg = NULL;

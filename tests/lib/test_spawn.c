@@ -137,7 +137,7 @@ static void mark(void *arg)
 {
 	bool *seen = arg;
 
-	*seen = true;
+	__atomic_store_n(seen, true, __ATOMIC_RELAXED);
 }
 
 static void mark_all(void *arg)

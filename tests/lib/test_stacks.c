@@ -73,7 +73,7 @@ static void check_live(struct __test_metadata *_metadata)
 			max_maps = 65530;
 		fclose(f);
 	}
-	l->n = scaled(100000, 2000);
+	l->n = scaled(100000, 500);
 	ASSERT_EQ(0, green_run(live_main, l));
 	TH_LOG("%ld live tasks: %ld mappings (max %ld), %lu guarded and %lu unguarded stacks",
 	       l->n, l->maps_at_peak, max_maps,
