@@ -54,12 +54,13 @@ static void spread_main(void *arg)
 
 static void check_spread(struct __test_metadata *_metadata, const char *procs)
 {
-	struct spread *s = calloc(1, sizeof(*s));
 	long total = 0, steals = 0;
+	struct spread *s;
 	int i, used = 0;
 
 	if (under_valgrind())
 		SKIP(return, "valgrind runs one thread at a time: no stealing to see");
+	s = calloc(1, sizeof(*s));
 	setenv("GREEN_PROCS", procs, 1);
 	s->ntasks = scaled(20000, 500);
 	ASSERT_EQ(0, green_run(spread_main, s));
