@@ -145,7 +145,12 @@ TEST_F(life, thread_exit_from_signal_while_parked)
 		memset(&a[i], 0, sizeof(a[i]));
 		a[i].fd = self->fd;
 		a[i].park = 1;
-		a[i].flags = GREEN_REG_HOLD;
+		/*
+		 * Not HOLD: these park as spares and nobody grants, so a
+		 * HOLD worker that blocked on, say, mmap_lock while another
+		 * spare took its CPU would (correctly) stay held.
+		 */
+		a[i].flags = GREEN_REG_NOTIFY;
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, exit_in_handler_fn,
 					    &a[i]));
 	}
