@@ -57,7 +57,7 @@ static void report(struct g *g, const void *addr, const char *how)
 	put_str(buf, &len, sizeof(buf), "libgreen: task ");
 	put_num(buf, &len, sizeof(buf), g->id, 10);
 	put_str(buf, &len, sizeof(buf), " overflowed its stack of ");
-	put_num(buf, &len, sizeof(buf), g->stack.size, 10);
+	put_num(buf, &len, sizeof(buf), g->stack->size, 10);
 	put_str(buf, &len, sizeof(buf), " bytes (");
 	put_str(buf, &len, sizeof(buf), how);
 	if (addr) {
@@ -73,9 +73,12 @@ static void report(struct g *g, const void *addr, const char *how)
 
 static bool in_guard_zone(const struct g *g, uintptr_t a)
 {
-	uintptr_t lo = (uintptr_t)g->stack.lo;
+	uintptr_t lo;
 
-	return g->stack.lo && a < lo + sizeof(uint64_t) && a + SLACK >= lo;
+	if (!g->stack)
+		return false;
+	lo = (uintptr_t)g->stack->lo;
+	return a < lo + sizeof(uint64_t) && a + SLACK >= lo;
 }
 
 static void chain(const struct sigaction *old, int sig, siginfo_t *si,

@@ -14,21 +14,7 @@
  * runnext (RUNNEXT_STREAK_MAX), so two tasks waking each other cannot keep
  * the rest of the queue waiting.
  */
-#include "runtime.h"
-
-#define RUNQ_MASK (RUNQ_SIZE - 1)
-
-static inline struct g *slot_load(struct p *p, uint32_t i)
-{
-	return atomic_load_explicit(&p->runq[i & RUNQ_MASK],
-				    memory_order_relaxed);
-}
-
-static inline void slot_store(struct p *p, uint32_t i, struct g *g)
-{
-	atomic_store_explicit(&p->runq[i & RUNQ_MASK], g,
-			      memory_order_relaxed);
-}
+#include "runq.h"
 
 /* Move half of the full local queue and @g to the global queue. */
 static bool runqput_slow(struct p *p, struct g *g, uint32_t h, uint32_t t)
@@ -43,9 +29,12 @@ static bool runqput_slow(struct p *p, struct g *g, uint32_t h, uint32_t t)
 						     memory_order_relaxed))
 		return false;
 	batch[n] = g;
+	/* Link them as one chain outside the lock; the tasks are hot here. */
+	for (i = 0; i < n; i++)
+		batch[i]->link = batch[i + 1];
 	pthread_mutex_lock(&sched.lock);
-	for (i = 0; i <= n; i++)
-		globrunqput(batch[i]);
+	gbatches_push(&sched.gq, batch[0], g, n + 1, false);
+	atomic_fetch_add_explicit(&sched.gq_size, n + 1, memory_order_seq_cst);
 	pthread_mutex_unlock(&sched.lock);
 	return true;
 }
@@ -73,47 +62,6 @@ void runqput(struct p *p, struct g *g, bool next)
 		if (runqput_slow(p, g, h, t))
 			return;
 	}
-}
-
-static struct g *runq_pop_head(struct p *p)
-{
-	uint32_t h, t;
-	struct g *g;
-
-	for (;;) {
-		h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
-		t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
-		if (t == h)
-			return NULL;
-		g = slot_load(p, h);
-		if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h,
-							  h + 1,
-							  memory_order_release,
-							  memory_order_relaxed))
-			return g;
-	}
-}
-
-struct g *runqget(struct p *p)
-{
-	struct g *g;
-
-	if (p->runnext_streak < RUNNEXT_STREAK_MAX &&
-	    atomic_load_explicit(&p->runnext, memory_order_relaxed)) {
-		g = atomic_exchange_explicit(&p->runnext, NULL,
-					     memory_order_acquire);
-		if (g) {
-			p->runnext_streak++;
-			return g;
-		}
-	}
-	p->runnext_streak = 0;
-	g = runq_pop_head(p);
-	if (g)
-		return g;
-	/* The queue is empty: runnext is fair game again. */
-	return atomic_exchange_explicit(&p->runnext, NULL,
-					memory_order_acquire);
 }
 
 bool runqempty(struct p *p)
@@ -184,49 +132,119 @@ struct g *runqsteal(struct p *p, struct p *victim, bool steal_next)
 	return g;
 }
 
+void gbatches_push(struct gbatches *l, struct g *head, struct g *tail,
+		   uint32_t n, bool front)
+{
+	tail->link = NULL;
+	head->batch_tail = tail;
+	head->batch_n = n;
+	if (front) {
+		head->batch_next = l->head;
+		l->head = head;
+		if (!l->tail)
+			l->tail = head;
+		return;
+	}
+	head->batch_next = NULL;
+	if (l->tail)
+		l->tail->batch_next = head;
+	else
+		l->head = head;
+	l->tail = head;
+}
+
+/* Take the first batch whole: its chain, with its length in *n. */
+struct g *gbatches_pop(struct gbatches *l, uint32_t *n)
+{
+	struct g *b = l->head;
+
+	if (!b)
+		return NULL;
+	l->head = b->batch_next;
+	if (!l->head)
+		l->tail = NULL;
+	*n = b->batch_n;
+	return b;
+}
+
+/* Take one task from the first batch. */
+struct g *gbatches_pop_one(struct gbatches *l)
+{
+	struct g *b = l->head, *nb;
+
+	if (!b)
+		return NULL;
+	if (b->batch_n == 1) {
+		l->head = b->batch_next;
+		if (!l->head)
+			l->tail = NULL;
+		return b;
+	}
+	nb = b->link;
+	nb->batch_next = b->batch_next;
+	nb->batch_tail = b->batch_tail;
+	nb->batch_n = b->batch_n - 1;
+	l->head = nb;
+	if (l->tail == b)
+		l->tail = nb;
+	return b;
+}
+
 void globrunqput(struct g *g)
 {
 	atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
-	g->link = NULL;
-	if (sched.gq_tail)
-		sched.gq_tail->link = g;
-	else
-		sched.gq_head = g;
-	sched.gq_tail = g;
+	gbatches_push(&sched.gq, g, g, 1, false);
 	atomic_fetch_add_explicit(&sched.gq_size, 1, memory_order_seq_cst);
 }
 
 /*
- * Take up to @max tasks (0: a fair share) from the global queue: one is
- * returned, the rest go to @p's local queue.
+ * Take from the global queue with sched.lock held: one task when @max is
+ * 1, else the first batch whole. Returns a chain (linked through ->link)
+ * for runqput_chain, to be spread after the lock is dropped.
  */
-struct g *globrunqget(struct p *p, int max)
+struct g *globrunqget_locked(int max)
 {
-	int64_t size = atomic_load_explicit(&sched.gq_size,
-					    memory_order_relaxed);
-	int64_t n;
+	uint32_t n = 1;
 	struct g *g;
 
-	if (size == 0)
-		return NULL;
-	n = size / sched.nprocs + 1;
-	if (n > size)
-		n = size;
-	if (max > 0 && n > max)
-		n = max;
-	if (n > RUNQ_SIZE / 2)
-		n = RUNQ_SIZE / 2;
-	atomic_fetch_sub_explicit(&sched.gq_size, n, memory_order_relaxed);
-	g = sched.gq_head;
-	sched.gq_head = g->link;
-	while (--n > 0) {
-		struct g *g1 = sched.gq_head;
-
-		sched.gq_head = g1->link;
-		runqput(p, g1, false);
+	if (max == 1)
+		g = gbatches_pop_one(&sched.gq);
+	else
+		g = gbatches_pop(&sched.gq, &n);
+	if (g) {
+		if (max == 1)
+			g->link = NULL;
+		atomic_fetch_sub_explicit(&sched.gq_size, n,
+					  memory_order_relaxed);
 	}
-	if (!sched.gq_head)
-		sched.gq_tail = NULL;
-	stat_inc(&p->st.global_gets);
+	return g;
+}
+
+/* Queue every task of @chain on @p's local queue. */
+void runqput_chain(struct p *p, struct g *chain)
+{
+	struct g *g;
+
+	while ((g = chain)) {
+		chain = g->link;
+		__builtin_prefetch(chain);
+		runqput(p, g, false);
+	}
+}
+
+/* Take from the global queue (see globrunqget_locked); one to run now. */
+struct g *globrunqget(struct p *p, int max)
+{
+	struct g *g;
+
+	if (!atomic_load_explicit(&sched.gq_size, memory_order_relaxed))
+		return NULL;
+	pthread_mutex_lock(&sched.lock);
+	g = globrunqget_locked(max);
+	pthread_mutex_unlock(&sched.lock);
+	if (g) {
+		runqput_chain(p, g->link);
+		stat_inc(&p->st.global_gets);
+	}
 	return g;
 }

@@ -55,12 +55,15 @@ struct g {
 	void *sp;		/* saved stack pointer; first, for switch.S */
 	struct m *m;		/* the M running it, when G_RUNNING */
 	struct g *link;		/* global queue, free lists, wait lists */
+	struct g *batch_next;	/* on a batch's first task: the next batch */
+	struct g *batch_tail;	/* on a batch's first task: its last */
+	uint32_t batch_n;	/* on a batch's first task: its length */
 	void (*fn)(void *arg);
 	void *arg;
 	uint64_t id;
 	_Atomic int status;	/* enum g_status */
 	bool is_g0;		/* an M's scheduler context (thread stack) */
-	struct stack stack;	/* empty for g0 */
+	struct stack *stack;	/* bound at first run; NULL for g0 */
 	struct san_fiber san;	/* sanitizer bookkeeping, see sanitizer.h */
 };
 
@@ -68,12 +71,15 @@ struct p {
 	int id;
 	struct m *m;			/* owner, when running */
 	struct p *link;			/* idle list */
-	uint32_t schedtick;		/* picks, for the global-queue check */
+	uint32_t gcheck;		/* picks until the global queue's turn */
 	uint32_t runnext_streak;	/* picks from runnext in a row */
 	uint64_t rand;			/* xorshift state for steal order */
 	uint64_t goid_next, goid_end;	/* batch of task ids */
-	struct g *gfree;		/* free tasks, with stacks */
+	struct g *gfree;		/* free tasks */
 	uint32_t gfree_n;
+	struct stack *stk_cache;	/* free stacks, hottest first */
+	uint32_t stk_ncache;
+	int64_t stk_credits;		/* stacks this P may promise */
 	uint64_t exited;		/* tasks that finished on this P */
 	struct green_proc_stats st;	/* written by the owner only */
 
@@ -106,17 +112,25 @@ struct m {
 	_Alignas(CACHELINE) _Atomic uint32_t park_word; /* parker state */
 } __attribute__((aligned(CACHELINE)));
 
-/* A chunk of tasks and the slab of stacks that goes with them. */
+/*
+ * A list of batches: chains of tasks linked through g->link whose first
+ * task records the chain's tail and length, so that a whole chain moves
+ * between lists in O(1), without touching (cache-missing on) each task.
+ */
+struct gbatches {
+	struct g *head, *tail;
+};
+
+/* A chunk of task structures, allocated together, freed at shutdown. */
 struct gchunk {
 	struct gchunk *next;
-	struct stack_slab slab;
 	unsigned int n;
 	struct g gs[];
 };
 
 struct sched {
 	pthread_mutex_t lock;		/* queues and idle lists below */
-	struct g *gq_head, *gq_tail;	/* global run queue */
+	struct gbatches gq;		/* global run queue, FIFO */
 	_Atomic int64_t gq_size;
 	struct p *pidle;		/* idle processors */
 	_Atomic int npidle;
@@ -124,8 +138,8 @@ struct sched {
 	struct m *allm;
 	int nm;
 	_Atomic int nmspinning;
-	struct g *gfree;		/* global free tasks */
-	uint32_t gfree_n;
+	pthread_mutex_t gfree_lock;	/* the two below */
+	struct gbatches gfree;		/* global free tasks, LIFO batches */
 	struct gchunk *chunks;		/* every task ever allocated */
 	_Atomic uint64_t goid_gen;
 	_Atomic uint64_t foreign_spawned;	/* by green_go off the workers */
@@ -154,28 +168,51 @@ static inline void stat_inc(uint64_t *f)
 	stat_add(f, 1);
 }
 
-/* The calling thread's M, or NULL. Never cached across a switch. */
-struct m *m_self(void);
+extern __thread struct m *green_tls_m
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+
+/*
+ * The calling thread's M, or NULL. A task can resume on another thread,
+ * and a compiler may keep a thread-local's address across a call, so the
+ * load is an asm statement that is redone at every use.
+ */
+static inline struct m *m_self(void)
+{
+	struct m *m;
+
+	__asm__ __volatile__("movq green_tls_m@gottpoff(%%rip), %0\n\t"
+			     "movq %%fs:(%0), %0"
+			     : "=r"(m) : : "memory");
+	return m;
+}
+
 void m_set_self(struct m *m);
 
 /* runq.c */
 void runqput(struct p *p, struct g *g, bool next);
-struct g *runqget(struct p *p);
 struct g *runqsteal(struct p *p, struct p *victim, bool steal_next);
 bool runqempty(struct p *p);
 uint32_t runqlen(struct p *p);
 void globrunqput(struct g *g);		/* sched.lock held */
-struct g *globrunqget(struct p *p, int max);	/* sched.lock held */
+struct g *globrunqget(struct p *p, int max);	/* takes sched.lock */
+struct g *globrunqget_locked(int max);	/* sched.lock held; a chain */
+void runqput_chain(struct p *p, struct g *chain);
+
+void gbatches_push(struct gbatches *l, struct g *head, struct g *tail,
+		   uint32_t n, bool front);
+struct g *gbatches_pop(struct gbatches *l, uint32_t *n);
+struct g *gbatches_pop_one(struct gbatches *l);
 
 /* task.c */
 struct g *g_alloc(struct p *p);
 void g_init(struct g *g, uint64_t id, void (*fn)(void *), void *arg);
 struct g *g_current(void);
+bool g_prepare(struct p *p, struct g *g);
+void g_requeue_global(struct g *g);
 void g_free(struct p *p, struct g *g);
 void g_teardown_all(void);
 void g_switch(struct g *cur, struct g *next, enum switch_action act,
 	      _Atomic int *lock);
-void g_after_switch(struct m *m);
 void g_park(_Atomic int *lock);
 void g_ready(struct g *g);
 

@@ -34,6 +34,7 @@
 #endif
 
 #ifdef GREEN_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #ifdef GREEN_TSAN
@@ -140,6 +141,16 @@ static inline void san_switch_finish(struct san_fiber *self)
 	__sanitizer_finish_switch_fiber(self->fake_stack, NULL, NULL);
 #endif
 	(void)self;
+}
+
+/* ASan: a stack about to be reused; the last task's frames left poison. */
+static inline void san_stack_unpoison(void *lo, size_t size)
+{
+#ifdef GREEN_ASAN
+	__asan_unpoison_memory_region(lo, size);
+#endif
+	(void)lo;
+	(void)size;
 }
 
 /* Valgrind: a region used as a stack. Returns an id for deregistering. */

@@ -71,37 +71,32 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "overflow.h"
 #include "parker.h"
+#include "runq.h"
 #include "runtime.h"
 #include "sanitizer.h"
 
+/* Adaptive mutexes spin briefly before sleeping: held for a few
+ * instructions, they are rarely worth a futex round trip. */
 struct sched sched = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP,
+	.gfree_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP,
 };
 
 const struct parker_ops *parker = &parker_futex;
 
 static pthread_cond_t m_exit_cond = PTHREAD_COND_INITIALIZER;
 
-static __thread struct m *tls_m __attribute__((tls_model("initial-exec")));
-
-/*
- * Out of line with a compiler barrier: a task can resume on another thread,
- * and an inlined thread-local access may be cached across the switch.
- */
-__attribute__((noinline)) struct m *m_self(void)
-{
-	__asm__ __volatile__("" ::: "memory");
-	return tls_m;
-}
+__thread struct m *green_tls_m __attribute__((tls_model("initial-exec")));
 
 __attribute__((noinline)) void m_set_self(struct m *m)
 {
 	__asm__ __volatile__("" ::: "memory");
-	tls_m = m;
+	green_tls_m = m;
 }
 
 static uint64_t now_ns(void)
@@ -298,16 +293,6 @@ static bool any_work(void)
 	return false;
 }
 
-static struct g *globrunqget_locked(struct p *p, int max)
-{
-	struct g *g;
-
-	pthread_mutex_lock(&sched.lock);
-	g = globrunqget(p, max);
-	pthread_mutex_unlock(&sched.lock);
-	return g;
-}
-
 /* Find a task for @m (which holds a P), parking while there is none.
  * Returns NULL when the runtime shuts down. */
 static struct g *findrunnable(struct m *m)
@@ -321,20 +306,17 @@ top:
 	p = m->p;
 	if (atomic_load_explicit(&sched.shutdown, memory_order_relaxed))
 		return NULL;
-	if (++p->schedtick % GLOBAL_CHECK_TICKS == 0 &&
-	    atomic_load_explicit(&sched.gq_size, memory_order_relaxed) > 0) {
-		g = globrunqget_locked(p, 1);
+	if (global_turn(p)) {
+		g = globrunqget(p, 1);
 		if (g)
 			goto found;
 	}
 	g = runqget(p);
 	if (g)
 		goto found;
-	if (atomic_load_explicit(&sched.gq_size, memory_order_relaxed) > 0) {
-		g = globrunqget_locked(p, 0);
-		if (g)
-			goto found;
-	}
+	g = globrunqget(p, 0);
+	if (g)
+		goto found;
 	if (sched.nprocs > 1 && (m->spinning ||
 	    2 * atomic_load(&sched.nmspinning) <
 	    sched.nprocs - atomic_load(&sched.npidle))) {
@@ -362,9 +344,10 @@ top:
 		pthread_mutex_unlock(&sched.lock);
 		return NULL;
 	}
-	g = globrunqget(p, 0);
+	g = globrunqget_locked(0);
 	if (g) {
 		pthread_mutex_unlock(&sched.lock);
+		runqput_chain(p, g->link);
 		goto found;
 	}
 	pidleput(p);
@@ -397,6 +380,12 @@ top:
 	goto top;
 
 found:
+	if (!g_prepare(p, g)) {
+		/* No stack even for a reserved task: memory is exhausted. */
+		g_requeue_global(g);
+		usleep(1000);
+		goto top;
+	}
 	if (m->spinning)
 		resetspinning(m);
 	return g;
@@ -509,6 +498,7 @@ static int sched_init(const struct green_config *cfg)
 		struct p *p = &sched.allp[i];
 
 		p->id = i;
+		p->gcheck = GLOBAL_CHECK_TICKS;
 		p->rand = 0x9e3779b97f4a7c15ULL * (i + 1) ^ now_ns();
 		if (!p->rand)
 			p->rand = 1;
@@ -529,8 +519,8 @@ static void sched_fini(void)
 	sched.nprocs = 0;
 	sched.pidle = NULL;
 	sched.midle = NULL;
-	sched.gq_head = NULL;
-	sched.gq_tail = NULL;
+	sched.gq.head = NULL;
+	sched.gq.tail = NULL;
 	sched.nm = 0;
 	atomic_store(&sched.gq_size, 0);
 	atomic_store(&sched.npidle, 0);
@@ -575,7 +565,7 @@ int green_run(void (*fn)(void *), void *arg)
 	m_set_self(m0);
 	g0_init(m0);
 	acquirep(m0, &sched.allp[0]);
-	g = g_alloc(m0->p);
+	g = stack_reserve(m0->p) ? NULL : g_alloc(m0->p);
 	if (!g) {
 		ret = -ENOMEM;
 		goto out_m0;

@@ -9,14 +9,16 @@
  *
  *  1. Stacks are carved from slabs of up to 64, one mmap each, so the
  *     mapping count does not grow with the task count by itself.
- *  2. Where the kernel has MADV_GUARD_INSTALL (6.13+), guards are installed
+ *  2. A stack's guard is set when it is first used, not when it is mapped:
+ *     reserved stacks that never run cost no syscall.
+ *  3. Where the kernel has MADV_GUARD_INSTALL (6.13+), guards are installed
  *     in the page tables: no VMA split, every stack guarded, any count.
- *  3. Otherwise guards are mprotect()ed while a budget lasts: half of what
+ *  4. Otherwise guards are mprotect()ed while a budget lasts: half of what
  *     max_map_count leaves after a reserve for the program (about 24k
  *     stacks by default). Past it, stacks get a canary word at their lowest
  *     address, checked each time the task switches out: an overflow is then
  *     reported after the fact instead of faulting at once.
- *  4. GREEN_STACK_GUARD=always refuses unguarded stacks (-ENOMEM instead);
+ *  5. GREEN_STACK_GUARD=always refuses unguarded stacks (-ENOMEM instead);
  *     =never uses canaries only.
  *
  * Pages are committed by the kernel on first touch (MAP_NORESERVE, no
@@ -37,9 +39,8 @@
 #define MADV_GUARD_INSTALL 102
 #endif
 
-#define STACK_CANARY 0x6772656e2d6f6b21ULL	/* "green-ok!" */
-#define SLAB_BYTES (16UL << 20)
-#define SLAB_MAX 64
+#define SLAB_BYTES (64UL << 20)
+#define SLAB_MAX 256
 #define MAP_RESERVE 16384	/* mappings left to the program */
 
 static size_t page_size;
@@ -150,8 +151,20 @@ int stack_carve(struct stack_slab *slab, unsigned int i, struct stack *s)
 
 	s->lo = guard + page_size;
 	s->size = slab->size;
-	if (!guard_one(guard, &s->guard))
+	s->guard = SG_UNSET;
+	s->touched = false;
+	s->vg_id = san_stack_register(s->lo, stack_top(s));
+	return guard_mode == GUARD_ALWAYS ? stack_arm(s) : 0;
+}
+
+int stack_arm(struct stack *s)
+{
+	if (s->guard != SG_UNSET)
+		return 0;
+	if (!guard_one((char *)s->lo - page_size, &s->guard)) {
+		s->guard = SG_UNSET;
 		return -ENOMEM;
+	}
 	if (s->guard == SG_NONE) {
 		*(uint64_t *)s->lo = STACK_CANARY;
 		atomic_fetch_add_explicit(&n_unguarded, 1,
@@ -159,7 +172,6 @@ int stack_carve(struct stack_slab *slab, unsigned int i, struct stack *s)
 	} else {
 		atomic_fetch_add_explicit(&n_guarded, 1, memory_order_relaxed);
 	}
-	s->vg_id = san_stack_register(s->lo, stack_top(s));
 	return 0;
 }
 
@@ -178,15 +190,13 @@ void stack_slab_unmap(struct stack_slab *slab)
 
 void stack_release(struct stack *s)
 {
+	if (!s->touched)
+		return;
+	s->touched = false;
 	/* Keep the top page: the next task touches it at once. */
 	madvise(s->lo, s->size - page_size, MADV_DONTNEED);
 	if (s->guard == SG_NONE)
 		*(uint64_t *)s->lo = STACK_CANARY;
-}
-
-bool stack_canary_ok(const struct stack *s)
-{
-	return s->guard != SG_NONE || *(const uint64_t *)s->lo == STACK_CANARY;
 }
 
 void stack_counts(uint64_t *guarded, uint64_t *unguarded)

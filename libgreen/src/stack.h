@@ -24,15 +24,18 @@ enum stack_guard_mode {
 };
 
 enum stack_guard_kind {
+	SG_UNSET,	/* not decided yet: guards are set at first use */
 	SG_NONE,	/* no guard page: a canary word at lo */
 	SG_MADVISE,	/* MADV_GUARD_INSTALL (Linux 6.13+): no extra VMA */
 	SG_MPROTECT,	/* PROT_NONE page: splits the mapping, two VMAs */
 };
 
 struct stack {
+	struct stack *next;	/* free lists */
 	void *lo;		/* lowest usable byte */
 	size_t size;		/* usable bytes; top = lo + size */
 	uint8_t guard;		/* enum stack_guard_kind */
+	bool touched;		/* used since mapped or last released */
 	unsigned int vg_id;	/* Valgrind registration */
 };
 
@@ -53,10 +56,15 @@ unsigned int stack_slab_count(size_t size);
 int stack_slab_map(struct stack_slab *slab, unsigned int n, size_t size);
 
 /*
- * Carve stack @i of @slab into @s, with a guard page or a canary as the
- * mode allows. 0, or -ENOMEM when GREEN_STACK_GUARD=always cannot guard.
+ * Carve stack @i of @slab into @s. Its guard is set by stack_arm when it
+ * is first used (a syscall a stack: reserved stacks that never run cost
+ * none), except with GREEN_STACK_GUARD=always, where it is set here.
+ * 0, or -ENOMEM when GREEN_STACK_GUARD=always cannot guard.
  */
 int stack_carve(struct stack_slab *slab, unsigned int i, struct stack *s);
+
+/* Give @s its guard page, or a canary where none may be had. 0/-ENOMEM. */
+int stack_arm(struct stack *s);
 
 /* Undo stack_carve's registrations, then unmap the whole slab. */
 void stack_forget(struct stack *s);
@@ -70,16 +78,32 @@ static inline void *stack_top(const struct stack *s)
 	return (char *)s->lo + s->size;
 }
 
+#define STACK_CANARY 0x6772656e2d6f6b21ULL	/* "green-ok!" */
+
 /* False when an unguarded stack's canary was overwritten. */
-bool stack_canary_ok(const struct stack *s);
+static inline bool stack_canary_ok(const struct stack *s)
+{
+	return s->guard != SG_NONE || *(const uint64_t *)s->lo == STACK_CANARY;
+}
 
 /* Counters for green_stats. */
 void stack_counts(uint64_t *guarded, uint64_t *unguarded);
 
-/* The guard page below @s, or NULL. */
-static inline void *stack_guard_page(const struct stack *s, size_t page)
-{
-	return s->guard == SG_NONE ? NULL : (char *)s->lo - page;
-}
+struct p;
+
+/*
+ * The stack pool (stackpool.c). A task gets its stack when it first runs,
+ * not when it is spawned: a burst of spawned tasks then costs small task
+ * structures, and each task that starts takes the stack the last one to
+ * finish left hot in the cache. So that a started task never finds no
+ * stack, green_go reserves one (stack_reserve), mapping more if needed,
+ * and fails there with -ENOMEM.
+ */
+int stack_reserve(struct p *p);
+int stack_reserve_global(void);		/* for spawns off the workers */
+void stack_unreserve_global(void);
+struct stack *stack_bind(struct p *p);
+void stack_unbind(struct p *p, struct stack *s);
+void stackpool_teardown(void);
 
 #endif /* GREEN_STACK_H */

@@ -31,11 +31,17 @@ green_ctx_switch:
 	subq	$8, %rsp
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
+	movl	(%rsp), %eax		/* this context's MXCSR and FPU CW, */
+	movzwl	4(%rsp), %edx		/* to skip reloading equal values */
 	movq	%rsp, (%rdi)
 	movq	%rsi, %rsp
+	cmpl	(%rsp), %eax		/* ldmxcsr and fldcw are slow: load */
+	je	1f			/* only what differs */
 	ldmxcsr	(%rsp)
+1:	cmpw	4(%rsp), %dx
+	je	2f
 	fldcw	4(%rsp)
-	addq	$8, %rsp
+2:	addq	$8, %rsp
 	popq	%r15
 	popq	%r14
 	popq	%r13

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * task.c - tasks (G): allocation with their stacks, spawning, switching,
+ * task.c - tasks (G): allocation, spawning, switching,
  * parking and readying, yielding and exiting.
  *
  * A switch goes straight from one task to the next when the local run
@@ -18,69 +18,50 @@
 #include <string.h>
 
 #include "overflow.h"
+#include "runq.h"
 #include "runtime.h"
 #include "sanitizer.h"
 
 #define GFREE_LOCAL_MAX 64	/* free tasks a P keeps */
 #define GFREE_BATCH 32		/* moved to or from the global list */
-#define GFREE_KEEP_PAGES 16384	/* global free tasks whose stacks keep
-				 * their pages; beyond, pages are released */
+#define GCHUNK 64		/* task structures allocated at once */
 #define GOID_BATCH 64
 
-/* Allocate a chunk of tasks with a slab of stacks; sched.lock held. */
+static void g_entry(void);
+
+/* Allocate a chunk of task structures as free batches; gfree_lock held. */
 static int chunk_new(void)
 {
-	unsigned int n = stack_slab_count(sched.stack_size), i;
 	struct gchunk *c;
-	int ret;
+	unsigned int i, b;
 
-	c = calloc(1, sizeof(*c) + n * sizeof(struct g));
+	c = calloc(1, sizeof(*c) + GCHUNK * sizeof(struct g));
 	if (!c)
 		return -ENOMEM;
-	ret = stack_slab_map(&c->slab, n, sched.stack_size);
-	if (ret) {
-		free(c);
-		return ret;
-	}
-	for (i = 0; i < n; i++) {
-		ret = stack_carve(&c->slab, i, &c->gs[i].stack);
-		if (ret)
-			break;
-	}
-	c->n = i;
+	c->n = GCHUNK;
 	c->next = sched.chunks;
 	sched.chunks = c;
-	if (i == 0)
-		return ret;
-	/* The new tasks go to the global free list. */
-	while (i-- > 0) {
-		c->gs[i].link = sched.gfree;
-		sched.gfree = &c->gs[i];
-		sched.gfree_n++;
+	for (b = 0; b < GCHUNK; b += GFREE_BATCH) {
+		for (i = b; i < b + GFREE_BATCH - 1; i++)
+			c->gs[i].link = &c->gs[i + 1];
+		gbatches_push(&sched.gfree, &c->gs[b],
+			      &c->gs[b + GFREE_BATCH - 1], GFREE_BATCH, true);
 	}
 	return 0;
 }
 
-/* Take up to GFREE_BATCH free tasks for @p; sched.lock held. */
-static int gfree_refill_locked(struct p *p)
+/* One free task structure from the global pool, for spawns off a P. */
+static struct g *g_alloc_global(void)
 {
-	int ret;
+	struct g *g;
 
-	if (!sched.gfree) {
-		ret = chunk_new();
-		if (ret)
-			return ret;
-	}
-	while (sched.gfree && p->gfree_n < GFREE_BATCH) {
-		struct g *g = sched.gfree;
-
-		sched.gfree = g->link;
-		sched.gfree_n--;
-		g->link = p->gfree;
-		p->gfree = g;
-		p->gfree_n++;
-	}
-	return 0;
+	pthread_mutex_lock(&sched.gfree_lock);
+	if (!sched.gfree.head && chunk_new())
+		g = NULL;
+	else
+		g = gbatches_pop_one(&sched.gfree);
+	pthread_mutex_unlock(&sched.gfree_lock);
+	return g;
 }
 
 struct g *g_alloc(struct p *p)
@@ -88,22 +69,31 @@ struct g *g_alloc(struct p *p)
 	struct g *g = p->gfree;
 
 	if (!g) {
-		int ret;
+		uint32_t n = 0;
 
-		pthread_mutex_lock(&sched.lock);
-		ret = gfree_refill_locked(p);
-		pthread_mutex_unlock(&sched.lock);
-		if (ret)
+		pthread_mutex_lock(&sched.gfree_lock);
+		if (sched.gfree.head || !chunk_new())
+			g = gbatches_pop(&sched.gfree, &n);
+		pthread_mutex_unlock(&sched.gfree_lock);
+		if (!g)
 			return NULL;
-		g = p->gfree;
+		p->gfree_n = n;
 	}
 	p->gfree = g->link;
 	p->gfree_n--;
+	__builtin_prefetch(p->gfree, 1);
 	return g;
 }
 
 void g_free(struct p *p, struct g *g)
 {
+	struct g *tail;
+	uint32_t i;
+
+	if (g->stack) {
+		stack_unbind(p, g->stack);
+		g->stack = NULL;
+	}
 	atomic_store_explicit(&g->status, G_FREE, memory_order_relaxed);
 	g->fn = NULL;
 	g->arg = NULL;
@@ -113,21 +103,18 @@ void g_free(struct p *p, struct g *g)
 	stat_inc(&p->exited);
 	if (p->gfree_n <= GFREE_LOCAL_MAX)
 		return;
-	pthread_mutex_lock(&sched.lock);
-	while (p->gfree_n > GFREE_LOCAL_MAX - GFREE_BATCH) {
-		g = p->gfree;
-		p->gfree = g->link;
-		p->gfree_n--;
-		if (sched.gfree_n >= GFREE_KEEP_PAGES)
-			stack_release(&g->stack);
-		g->link = sched.gfree;
-		sched.gfree = g;
-		sched.gfree_n++;
-	}
-	pthread_mutex_unlock(&sched.lock);
+	/* Hand the most recently freed batch (hot here) to the pool. */
+	tail = g;
+	for (i = 1; i < GFREE_BATCH; i++)
+		tail = tail->link;
+	p->gfree = tail->link;
+	p->gfree_n -= GFREE_BATCH;
+	pthread_mutex_lock(&sched.gfree_lock);
+	gbatches_push(&sched.gfree, g, tail, GFREE_BATCH, true);
+	pthread_mutex_unlock(&sched.gfree_lock);
 }
 
-/* Free every task and stack; all Ms have stopped. */
+/* Free every task structure; all Ms have stopped. */
 void g_teardown_all(void)
 {
 	struct gchunk *c, *next;
@@ -135,19 +122,37 @@ void g_teardown_all(void)
 
 	for (c = sched.chunks; c; c = next) {
 		next = c->next;
-		for (i = 0; i < c->n; i++) {
+		for (i = 0; i < c->n; i++)
 			san_fiber_destroy(&c->gs[i].san);
-			stack_forget(&c->gs[i].stack);
-		}
-		stack_slab_unmap(&c->slab);
 		free(c);
 	}
 	sched.chunks = NULL;
-	sched.gfree = NULL;
-	sched.gfree_n = 0;
+	sched.gfree.head = NULL;
+	sched.gfree.tail = NULL;
+	stackpool_teardown();
 }
 
-void g_after_switch(struct m *m)
+/*
+ * Make @g ready to be switched to on @p: a task that never ran gets its
+ * stack and first frame now. False when no stack could be had (memory
+ * exhausted even though one was reserved): the caller requeues @g.
+ */
+bool g_prepare(struct p *p, struct g *g)
+{
+	struct stack *s;
+
+	if (g->stack)
+		return true;
+	s = stack_bind(p);
+	if (!s)
+		return false;
+	g->stack = s;
+	g->sp = green_ctx_init(stack_top(s), g_entry);
+	san_fiber_create(&g->san, s->lo, s->size);
+	return true;
+}
+
+static inline void g_after_switch(struct m *m)
 {
 	struct g *prev = m->pend_g;
 
@@ -156,7 +161,7 @@ void g_after_switch(struct m *m)
 	m->pend_g = NULL;
 	switch (m->pend_action) {
 	case SW_READY:
-		runqput(m->p, prev, false);
+		runqput_tail(m->p, prev);
 		break;
 	case SW_PARK:
 		if (m->pend_lock)
@@ -171,12 +176,13 @@ void g_after_switch(struct m *m)
 	}
 }
 
-void g_switch(struct g *cur, struct g *next, enum switch_action act,
-	      _Atomic int *lock)
+static inline __attribute__((always_inline)) void
+switch_to(struct g *cur, struct g *next, enum switch_action act,
+	  _Atomic int *lock)
 {
 	struct m *m = cur->m;
 
-	if (!cur->is_g0 && !stack_canary_ok(&cur->stack))
+	if (!cur->is_g0 && !stack_canary_ok(cur->stack))
 		overflow_report_canary(cur);
 	m->pend_g = cur;
 	m->pend_action = act;
@@ -190,9 +196,18 @@ void g_switch(struct g *cur, struct g *next, enum switch_action act,
 	}
 	san_switch_start(&cur->san, &next->san, act == SW_EXIT);
 	green_ctx_switch(&cur->sp, next->sp);
-	/* Resumed, maybe on another M. */
+	/*
+	 * Resumed, maybe on another M: whoever switched to us stored its M
+	 * in cur->m first (a memory read here, never a stale thread-local).
+	 */
 	san_switch_finish(&cur->san);
-	g_after_switch(m_self());
+	g_after_switch(cur->m);
+}
+
+void g_switch(struct g *cur, struct g *next, enum switch_action act,
+	      _Atomic int *lock)
+{
+	switch_to(cur, next, act, lock);
 }
 
 /*
@@ -200,14 +215,22 @@ void g_switch(struct g *cur, struct g *next, enum switch_action act,
  * through schedule(): nothing local, the periodic global-queue check is
  * due, or the runtime is shutting down.
  */
-static struct g *pick_local(struct p *p)
+static inline __attribute__((always_inline)) struct g *
+pick_local(struct p *p)
 {
-	if (atomic_load_explicit(&sched.shutdown, memory_order_relaxed))
+	struct g *g;
+
+	if (__builtin_expect(atomic_load_explicit(&sched.shutdown,
+						  memory_order_relaxed), 0))
 		return NULL;
-	if (++p->schedtick % GLOBAL_CHECK_TICKS == 0 &&
-	    atomic_load_explicit(&sched.gq_size, memory_order_relaxed) > 0)
+	if (global_turn(p))
 		return NULL;
-	return runqget(p);
+	g = runqget(p);
+	if (g && !g->stack && !g_prepare(p, g)) {
+		g_requeue_global(g);
+		return NULL;
+	}
+	return g;
 }
 
 /* Switch the running task away, with @act done to it after the switch. */
@@ -256,8 +279,16 @@ void g_init(struct g *g, uint64_t id, void (*fn)(void *), void *arg)
 	g->id = id;
 	g->link = NULL;
 	g->m = NULL;
-	g->sp = green_ctx_init(stack_top(&g->stack), g_entry);
-	san_fiber_create(&g->san, g->stack.lo, g->stack.size);
+	g->stack = NULL;	/* bound by g_prepare when it first runs */
+	g->sp = NULL;
+}
+
+/* A task that could not get a stack waits in the global queue. */
+void g_requeue_global(struct g *g)
+{
+	pthread_mutex_lock(&sched.lock);
+	globrunqput(g);
+	pthread_mutex_unlock(&sched.lock);
 }
 
 /* Spawn from a thread that is not a worker: through the global queue. */
@@ -269,14 +300,15 @@ static int go_foreign(void (*fn)(void *), void *arg)
 	pthread_mutex_lock(&sched.lock);
 	if (!atomic_load(&sched.running) || atomic_load(&sched.shutdown))
 		goto out;
-	if (!sched.gfree) {
-		ret = chunk_new();
-		if (ret)
-			goto out;
+	ret = stack_reserve_global();
+	if (ret)
+		goto out;
+	g = g_alloc_global();
+	if (!g) {
+		stack_unreserve_global();
+		ret = -ENOMEM;
+		goto out;
 	}
-	g = sched.gfree;
-	sched.gfree = g->link;
-	sched.gfree_n--;
 	g_init(g, atomic_fetch_add(&sched.goid_gen, 1), fn, arg);
 	atomic_fetch_add(&sched.foreign_spawned, 1);
 	globrunqput(g);
@@ -298,9 +330,13 @@ int green_go(void (*fn)(void *), void *arg)
 	if (!m || !m->p)
 		return go_foreign(fn, arg);
 	p = m->p;
-	g = g_alloc(p);
-	if (!g)
+	if (stack_reserve(p))
 		return -ENOMEM;
+	g = g_alloc(p);
+	if (!g) {
+		p->stk_credits++;	/* give the reservation back */
+		return -ENOMEM;
+	}
 	g_init(g, goid_next(p), fn, arg);
 	stat_inc(&p->st.spawned);
 	runqput(p, g, true);
@@ -311,17 +347,25 @@ int green_go(void (*fn)(void *), void *arg)
 void green_yield(void)
 {
 	struct m *m = m_self();
+	struct g *cur, *next;
+	struct p *p;
 
 	if (!m || m->curg == &m->g0) {
 		sched_yield();
 		return;
 	}
-	stat_inc(&m->p->st.yields);
-	if (runqempty(m->p) &&
-	    !atomic_load_explicit(&sched.gq_size, memory_order_relaxed) &&
-	    !atomic_load_explicit(&sched.shutdown, memory_order_relaxed))
-		return;	/* nothing else to run here */
-	g_leave(m, SW_READY, NULL);
+	cur = m->curg;
+	p = m->p;
+	stat_inc(&p->st.yields);
+	next = pick_local(p);
+	if (!next) {
+		/* Nothing local: go round schedule() only if work is elsewhere. */
+		if (!atomic_load_explicit(&sched.gq_size, memory_order_relaxed) &&
+		    !atomic_load_explicit(&sched.shutdown, memory_order_relaxed))
+			return;
+		next = &m->g0;
+	}
+	switch_to(cur, next, SW_READY, NULL);
 }
 
 void g_park(_Atomic int *lock)

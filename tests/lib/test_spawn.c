@@ -199,50 +199,58 @@ TEST(go_errors)
  * -ENOMEM, not abort, and the runtime must go on working.
  */
 struct oom_state {
-	green_wg_t wg;
+	green_wg_t gate;	/* holds the spawned tasks parked */
+	green_wg_t all;		/* every spawned task, joined at the end */
 	long spawned;
 	int first_err;
+	int after_err;		/* spawning once memory is back */
 };
 
 static void block_child(void *arg)
 {
-	green_wg_t *gate = arg;
+	struct oom_state *s = arg;
 
-	green_wg_wait(gate);
+	green_wg_wait(&s->gate);
+	green_wg_done(&s->all);
+}
+
+static void oom_done(void *arg)
+{
+	struct oom_state *s = arg;
+
+	green_wg_done(&s->all);
 }
 
 static void oom_main(void *arg)
 {
 	struct oom_state *s = arg;
-	green_wg_t gate = GREEN_WG_INIT;
 	int ret;
 
-	green_wg_add(&gate, 1);
+	green_wg_add(&s->gate, 1);
 	for (;;) {
-		ret = green_go(block_child, &gate);
+		green_wg_add(&s->all, 1);
+		ret = green_go(block_child, s);
 		if (ret) {
+			green_wg_done(&s->all);
 			s->first_err = ret;
 			break;
 		}
 		s->spawned++;
 	}
-	/* Still usable: release the blocked tasks, spawn and join one. */
-	green_wg_done(&gate);
-	green_wg_add(&s->wg, 1);
-	ret = green_go(count_child, &s->wg);
-	if (ret)
-		green_wg_done(&s->wg);
-	green_wg_wait(&s->wg);
-}
-
-static void oom_done(void *arg)
-{
-	green_wg_done(arg);
+	/* Release the parked tasks and join them: their stacks come back. */
+	green_wg_done(&s->gate);
+	green_wg_wait(&s->all);
+	/* Still usable: spawn and join one more. */
+	green_wg_add(&s->all, 1);
+	s->after_err = green_go(oom_done, s);
+	if (s->after_err)
+		green_wg_done(&s->all);
+	green_wg_wait(&s->all);
 }
 
 static int oom_child(void *arg)
 {
-	struct oom_state s = { .wg = GREEN_WG_INIT };
+	struct oom_state s = { .gate = GREEN_WG_INIT, .all = GREEN_WG_INIT };
 	struct rlimit rl = { 1UL << 30, 1UL << 30 };	/* 1 GiB */
 
 	(void)arg;
@@ -254,6 +262,8 @@ static int oom_child(void *arg)
 		return 12;
 	if (s.spawned < 100)
 		return 13;
+	if (s.after_err)
+		return 14;
 	return 0;
 }
 
@@ -261,7 +271,6 @@ TEST(go_enomem_is_returned_not_fatal)
 {
 	struct child_result r;
 
-	(void)oom_done;
 	if (under_sanitizer() || under_valgrind())
 		SKIP(return, "address-space limits do not apply under sanitizers/valgrind");
 	run_child(&r, "GREEN_STACK_SIZE", "1m", oom_child, NULL);
