@@ -55,8 +55,8 @@ DEPS_CHECK := $(DEPS_BUILD) perl linux-source-6.1 xz-utils valgrind \
 DEPS_BENCH := $(DEPS_BUILD) golang-go
 
 .PHONY: all deps deps-build deps-check deps-bench demo check check-unit \
-	check-asan check-tsan check-valgrind bench install uninstall clean \
-	kmod vmtest
+	check-asan check-tsan check-valgrind bench install uninstall clean
+
 
 all: $(BUILD)/libgreen.a $(BUILD)/libgreen.so $(BUILD)/libgreen.pc tools
 

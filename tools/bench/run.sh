@@ -1,0 +1,45 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# run.sh BUILD - `make bench`: each metric for libgreen and for the same Go
+# program (tools/bench/bench.go), alternating, in one run on this machine.
+# Prints the median of RUNS tries each:
+#   BENCH <metric> libgreen=<v> go=<v> unit=<u> ratio=<go/libgreen>
+# (ratio: how many times better libgreen is; higher is better).
+set -euo pipefail
+
+build=${1:-build}
+runs=${RUNS:-5}
+c="$build/tools/bench"
+g="$build/tools/bench-go"
+
+export GOCACHE="$PWD/$build/gocache" GOPATH="$PWD/$build/gopath" GOFLAGS=-mod=mod
+export GO111MODULE=off
+go build -o "$g" tools/bench/bench.go
+
+median() {
+	sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+# metric procs target unit args...
+bench() {
+	local metric=$1 procs=$2 target=$3 unit=$4
+	shift 4
+	local i cs=() gs=()
+	for ((i = 0; i < runs; i++)); do
+		cs+=("$(GREEN_PROCS=$procs "$c" "$@")")
+		gs+=("$(GOMAXPROCS=$procs "$g" "$@")")
+	done
+	local cm gm
+	cm=$(printf '%s\n' "${cs[@]}" | median)
+	gm=$(printf '%s\n' "${gs[@]}" | median)
+	awk -v m="$metric" -v c="$cm" -v g="$gm" -v u="$unit" -v t="$target" -v p="$procs" \
+		'BEGIN { r = g / c; printf "BENCH %s libgreen=%s go=%s unit=%s ratio=%.2f procs=%s target=%sx %s\n",
+			m, c, g, u, r, p, t, (t == "-" ? "" : (r >= t ? "met" : "MISSED")) }'
+}
+
+echo "# libgreen vs Go $(go version | awk '{print $3}'), medians of $runs runs, $(nproc) CPUs"
+bench spawn_join 2 5 ns/task spawn 100 10000
+bench yield 1 3 ns/yield yield 2000000
+bench spawn_join_burst 2 - ns/task spawn 10 100000
+bench spawn_join 1 - ns/task spawn 100 10000
+bench yield 2 - ns/yield yield 2000000

@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: MIT
+# Included by the top-level Makefile: green.ko and the VM tests.
+#
+#   make kmod      build kmod/green.ko against KDIR (default: the running
+#                  kernel's build directory, else Debian's linux-headers-amd64)
+#   make vmtest    boot Debian's 6.1 kernel in QEMU (TCG) with the module;
+#                  run the selftests and libgreen's suite (static) inside
+
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+	$(lastword $(sort $(wildcard /lib/modules/6.1.*-amd64/build))))
+VM_TESTS := $(BUILD)/vmtests
+
+kmod:
+	@test -n "$(KDIR)" || { echo "no kernel build directory: install linux-headers-amd64 or set KDIR" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# libgreen's suite, linked statically for the busybox initramfs.
+$(VM_TESTS)/%: tests/lib/%.c tests/lib/test_util.h $(BUILD)/libgreen.a $(KSFT)/.stamp
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -I$(KSFT) -Itests/lib -Wno-missing-prototypes -static \
+		-o $@ $< $(BUILD)/libgreen.a $(LDLIBS)
+
+vmtest-bins: $(addprefix $(VM_TESTS)/,$(TEST_NAMES))
+
+# Under TCG the VM runs about ten times slower: scale the suite down.
+vmtest: vmtest-bins
+	tools/vm/vmtest.sh --extra $(VM_TESTS) --env GREEN_TEST_SCALE=10
+
+.PHONY: kmod vmtest vmtest-bins
