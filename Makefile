@@ -55,7 +55,7 @@ DEPS_CHECK := $(DEPS_BUILD) perl linux-source-6.1 xz-utils valgrind \
 DEPS_BENCH := $(DEPS_BUILD) golang-go
 
 .PHONY: all deps deps-build deps-check deps-bench demo check check-unit \
-	check-asan check-tsan check-valgrind bench install uninstall clean
+	check-asan check-tsan check-valgrind check-install bench install uninstall clean
 
 
 all: $(BUILD)/libgreen.a $(BUILD)/libgreen.so $(BUILD)/libgreen.pc tools
@@ -136,7 +136,11 @@ TSAN_BINS := $(addprefix $(BUILD)/tsan/tests/,$(TEST_NAMES))
 PROVE := prove --exec '' --timer
 
 check: deps-check
-	$(MAKE) check-unit check-asan check-tsan check-valgrind vmtest
+	$(MAKE) check-unit check-install check-asan check-tsan check-valgrind vmtest
+
+check-install: all
+	@echo "== install and pkg-config =="
+	prove --exec 'bash' tests/install/run.sh :: $(BUILD)
 
 check-unit: $(UNIT_BINS)
 	@echo "== libgreen suite =="
