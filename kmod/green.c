@@ -946,7 +946,7 @@ static long green_ioc_kick_grant(struct green_group *g, void __user *uarg,
 	return ret;
 }
 
-static void green_fill_stats(struct green_group *g, struct green_stats *s)
+static void green_fill_stats(struct green_group *g, struct green_group_stats *s)
 {
 	unsigned int i;
 
@@ -966,9 +966,9 @@ static void green_fill_stats(struct green_group *g, struct green_stats *s)
 
 static long green_ioc_stats(struct green_group *g, void __user *uarg)
 {
-	struct green_stats s;
+	struct green_group_stats s;
 	long usize = green_get_arg(&s, sizeof(s),
-				   offsetofend(struct green_stats, nr_workers),
+				   offsetofend(struct green_group_stats, nr_workers),
 				   uarg);
 	u32 size;
 
@@ -1025,7 +1025,7 @@ static long green_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 static int green_stats_show(struct seq_file *m, void *unused)
 {
 	struct green_group *g = m->private;
-	struct green_stats s = { .size = sizeof(s) };
+	struct green_group_stats s = { .size = sizeof(s) };
 	unsigned int i;
 
 	green_fill_stats(g, &s);

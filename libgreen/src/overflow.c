@@ -103,7 +103,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	struct m *m = m_self();
 	struct g *g = m ? m->curg : NULL;
 
-	if (g && !g->is_g0 && in_guard_zone(g, (uintptr_t)si->si_addr)) {
+	if (g && g->stack && in_guard_zone(g, (uintptr_t)si->si_addr)) {
 		report(g, si->si_addr, "fault in the guard page");
 		signal(sig, SIG_DFL);
 	} else {

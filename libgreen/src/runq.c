@@ -136,7 +136,6 @@ void gbatches_push(struct gbatches *l, struct g *head, struct g *tail,
 		   uint32_t n, bool front)
 {
 	tail->link = NULL;
-	head->batch_tail = tail;
 	head->batch_n = n;
 	if (front) {
 		head->batch_next = l->head;
@@ -182,7 +181,6 @@ struct g *gbatches_pop_one(struct gbatches *l)
 	}
 	nb = b->link;
 	nb->batch_next = b->batch_next;
-	nb->batch_tail = b->batch_tail;
 	nb->batch_n = b->batch_n - 1;
 	l->head = nb;
 	if (l->tail == b)

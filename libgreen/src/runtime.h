@@ -51,21 +51,25 @@ enum switch_action {
 struct m;
 struct p;
 
+/*
+ * A task. Laid out to fit one cache line outside sanitizer builds: a task
+ * handed from one processor to another costs one line transfer.
+ */
 struct g {
 	void *sp;		/* saved stack pointer; first, for switch.S */
-	struct m *m;		/* the M running it, when G_RUNNING */
 	struct g *link;		/* global queue, free lists, wait lists */
-	struct g *batch_next;	/* on a batch's first task: the next batch */
-	struct g *batch_tail;	/* on a batch's first task: its last */
-	uint32_t batch_n;	/* on a batch's first task: its length */
+	union {
+		struct m *m;	/* the M running it, while G_RUNNING */
+		struct g *batch_next; /* on a queued batch's first task */
+	};
 	void (*fn)(void *arg);
 	void *arg;
-	uint64_t id;
-	_Atomic int status;	/* enum g_status */
-	bool is_g0;		/* an M's scheduler context (thread stack) */
 	struct stack *stack;	/* bound at first run; NULL for g0 */
+	uint64_t id;
+	uint32_t batch_n;	/* on a queued batch's first task: length */
+	_Atomic uint8_t status;	/* enum g_status */
 	struct san_fiber san;	/* sanitizer bookkeeping, see sanitizer.h */
-};
+} __attribute__((aligned(CACHELINE)));
 
 struct p {
 	int id;

@@ -41,12 +41,16 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
-/* Per-context bookkeeping; lives in struct g. */
+/* Per-context bookkeeping; lives in struct g, empty without a sanitizer. */
 struct san_fiber {
+#ifdef GREEN_ASAN
 	void *fake_stack;	/* ASan: fake stack saved while switched out */
 	const void *bottom;	/* lowest address of the context's stack */
 	size_t size;
+#endif
+#ifdef GREEN_TSAN
 	void *tsan;		/* TSan fiber */
+#endif
 };
 
 static inline bool san_tsan(void)
@@ -78,44 +82,55 @@ static inline bool san_valgrind(void)
 }
 
 /*
- * A new task context on [bottom, bottom + size). A TSan fiber costs
- * milliseconds to create, so one is kept with the task structure and
- * reused by the next task that gets it (destroyed at shutdown): to TSan,
- * a reused task structure's tasks run one after the other.
+ * A task context on [bottom, bottom + size). A TSan fiber costs
+ * milliseconds to create, so one is kept with each stack (*@stack_fiber)
+ * and reused by every task that runs on it, destroyed with the stack: to
+ * TSan, tasks that use one stack run one after the other.
  */
 static inline void san_fiber_create(struct san_fiber *f, const void *bottom,
-				    size_t size)
+				    size_t size, void **stack_fiber)
 {
+#ifdef GREEN_ASAN
 	f->fake_stack = NULL;
 	f->bottom = bottom;
 	f->size = size;
-#ifdef GREEN_TSAN
-	if (!f->tsan)
-		f->tsan = __tsan_create_fiber(0);
 #endif
+#ifdef GREEN_TSAN
+	if (!*stack_fiber)
+		*stack_fiber = __tsan_create_fiber(0);
+	f->tsan = *stack_fiber;
+#endif
+	(void)f;
+	(void)bottom;
+	(void)size;
+	(void)stack_fiber;
 }
 
 /* The thread's own context (an M's g0). */
 static inline void san_fiber_thread(struct san_fiber *f, const void *bottom,
 				    size_t size)
 {
+#ifdef GREEN_ASAN
 	f->fake_stack = NULL;
 	f->bottom = bottom;
 	f->size = size;
+#endif
 #ifdef GREEN_TSAN
 	f->tsan = __tsan_get_current_fiber();
-#else
-	f->tsan = NULL;
 #endif
+	(void)f;
+	(void)bottom;
+	(void)size;
 }
 
-static inline void san_fiber_destroy(struct san_fiber *f)
+/* A stack's TSan fiber (see san_fiber_create), when the stack goes. */
+static inline void san_stack_fiber_destroy(void **stack_fiber)
 {
 #ifdef GREEN_TSAN
-	if (f->tsan)
-		__tsan_destroy_fiber(f->tsan);
+	if (*stack_fiber)
+		__tsan_destroy_fiber(*stack_fiber);
 #endif
-	f->tsan = NULL;
+	*stack_fiber = NULL;
 }
 
 /* Right before switching from @from to @to; @exiting: @from never resumes. */

@@ -410,7 +410,6 @@ static void g0_init(struct m *m)
 		pthread_attr_getstack(&attr, &lo, &size);
 		pthread_attr_destroy(&attr);
 	}
-	m->g0.is_g0 = true;
 	m->g0.m = m;
 	m->curg = &m->g0;
 	san_fiber_thread(&m->g0.san, lo, size);

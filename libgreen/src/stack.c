@@ -177,6 +177,7 @@ int stack_arm(struct stack *s)
 
 void stack_forget(struct stack *s)
 {
+	san_stack_fiber_destroy(&s->tsan_fiber);
 	san_stack_deregister(s->vg_id);
 	s->lo = NULL;
 }

@@ -37,6 +37,7 @@ struct stack {
 	uint8_t guard;		/* enum stack_guard_kind */
 	bool touched;		/* used since mapped or last released */
 	unsigned int vg_id;	/* Valgrind registration */
+	void *tsan_fiber;	/* TSan builds: see san_fiber_create */
 };
 
 struct stack_slab {

@@ -118,12 +118,9 @@ void g_free(struct p *p, struct g *g)
 void g_teardown_all(void)
 {
 	struct gchunk *c, *next;
-	unsigned int i;
 
 	for (c = sched.chunks; c; c = next) {
 		next = c->next;
-		for (i = 0; i < c->n; i++)
-			san_fiber_destroy(&c->gs[i].san);
 		free(c);
 	}
 	sched.chunks = NULL;
@@ -148,7 +145,7 @@ bool g_prepare(struct p *p, struct g *g)
 		return false;
 	g->stack = s;
 	g->sp = green_ctx_init(stack_top(s), g_entry);
-	san_fiber_create(&g->san, s->lo, s->size);
+	san_fiber_create(&g->san, s->lo, s->size, &s->tsan_fiber);
 	return true;
 }
 
@@ -182,14 +179,15 @@ switch_to(struct g *cur, struct g *next, enum switch_action act,
 {
 	struct m *m = cur->m;
 
-	if (!cur->is_g0 && !stack_canary_ok(cur->stack))
+	/* A task running or switched to has a stack; g0 has none. */
+	if (cur->stack && !stack_canary_ok(cur->stack))
 		overflow_report_canary(cur);
 	m->pend_g = cur;
 	m->pend_action = act;
 	m->pend_lock = lock;
 	m->curg = next;
 	next->m = m;
-	if (!next->is_g0) {
+	if (next->stack) {
 		atomic_store_explicit(&next->status, G_RUNNING,
 				      memory_order_relaxed);
 		stat_inc(&m->p->st.tasks_run);

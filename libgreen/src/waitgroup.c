@@ -3,8 +3,9 @@
  * waitgroup.c - green_wg_t, Go's sync.WaitGroup.
  *
  * state holds the counter in its high 32 bits and the number of waiters in
- * its low 32. add/done is one atomic add; only the add that brings the
- * counter to zero with waiters present takes the lock, to wake them.
+ * its low 32. add/done is one atomic add (no retry loop when many tasks
+ * finish at once); only the add that brings the counter to zero with
+ * waiters present takes the lock, to wake them.
  *
  * Contract of green_wg_wait: a waiter increments the waiter count with a
  * CAS (which fails if the counter changed, so it rechecks) and enqueues
@@ -39,25 +40,40 @@ void green_wg_init(green_wg_t *wg)
 	wg->waiters = NULL;
 }
 
+static void wg_wake(green_wg_t *wg);
+
 int green_wg_add(green_wg_t *wg, int delta)
 {
-	uint64_t old, new;
+	uint64_t d = (uint64_t)(int64_t)delta << WG_SHIFT, new;
 	int64_t count;
-	struct g *list, *g;
 
-	old = atomic_load_explicit(wg_state(wg), memory_order_relaxed);
-	do {
-		count = (int64_t)(old >> WG_SHIFT) + delta;
-		if (count < 0 || count > INT32_MAX)
-			return -EINVAL;
-		new = ((uint64_t)count << WG_SHIFT) | (uint32_t)old;
-	} while (!atomic_compare_exchange_weak_explicit(wg_state(wg), &old,
-							new,
-							memory_order_acq_rel,
-							memory_order_relaxed));
+	/* One atomic add (no retry loop under contention); misuse undone. */
+	new = atomic_fetch_add_explicit(wg_state(wg), d,
+					memory_order_acq_rel) + d;
+	count = (int64_t)(new >> WG_SHIFT);
+	if (count > INT32_MAX) {
+		/*
+		 * Below zero or past INT32_MAX: undo. A waiter that saw the
+		 * bad count in between may have parked; if the counter is
+		 * back at zero, it is woken below like any other.
+		 */
+		new = atomic_fetch_sub_explicit(wg_state(wg), d,
+						memory_order_acq_rel) - d;
+		if ((new >> WG_SHIFT) == 0 && (uint32_t)new != 0)
+			wg_wake(wg);
+		return -EINVAL;
+	}
 	if (count > 0 || (uint32_t)new == 0)
 		return 0;
-	/* Counter reached zero with waiters: wake them all. */
+	wg_wake(wg);
+	return 0;
+}
+
+/* The counter reached zero with waiters: wake them all. */
+static void wg_wake(green_wg_t *wg)
+{
+	struct g *list, *g;
+
 	spin_lock(wg_lock(wg));
 	list = wg->waiters;
 	wg->waiters = NULL;
@@ -69,7 +85,6 @@ int green_wg_add(green_wg_t *wg, int delta)
 		list = g->link;
 		g_ready(g);
 	}
-	return 0;
 }
 
 int green_wg_done(green_wg_t *wg)

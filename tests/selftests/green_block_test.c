@@ -107,7 +107,7 @@ static int find_event(struct green_shm *shm, unsigned int id, unsigned int type)
 TEST_F(blk, pipe_read_is_reported)
 {
 	struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
-	struct green_stats st;
+	struct green_group_stats st;
 	struct worker w;
 	pthread_t th;
 	int id, got = 0, i;
@@ -153,7 +153,7 @@ TEST_F(blk, usleep_is_reported)
 
 TEST_F(blk, no_notify_no_events)
 {
-	struct green_stats st;
+	struct green_group_stats st;
 	struct worker w;
 	pthread_t th;
 
@@ -192,7 +192,7 @@ TEST_F(blk, preemption_is_not_a_block)
 	struct spinner s[2];
 	atomic_int stop = 0;
 	pthread_t th[2];
-	struct green_stats st;
+	struct green_group_stats st;
 	int i;
 
 	for (i = 0; i < 2; i++) {
@@ -220,7 +220,7 @@ TEST_F(blk, spare_takes_over)
 {
 	struct worker spare, w;
 	pthread_t ts, tw;
-	struct green_stats st;
+	struct green_group_stats st;
 	uint64_t sum = 0;
 	int i;
 
@@ -247,7 +247,7 @@ TEST_F(blk, hold_until_grant)
 {
 	struct worker spare, w;
 	pthread_t ts, tw;
-	struct green_stats st;
+	struct green_group_stats st;
 	uint64_t t_grant;
 	int id;
 
@@ -297,7 +297,7 @@ TEST_F(blk, hold_pregranted_by_word)
 /* No spare took the CPU: a HOLD worker is not held. */
 TEST_F(blk, hold_without_spare_runs_on)
 {
-	struct green_stats st;
+	struct green_group_stats st;
 	struct worker w;
 	pthread_t th;
 
@@ -333,7 +333,7 @@ TEST_F(blk, close_releases_held)
 
 TEST_F(blk, ring_overflow_counts_lost)
 {
-	struct green_stats st;
+	struct green_group_stats st;
 	int i;
 
 	ASSERT_LE(0, g_register(self->fd, GREEN_REG_NOTIFY));

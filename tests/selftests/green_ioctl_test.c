@@ -206,7 +206,7 @@ TEST_F(green, max_workers)
 	static struct reg_many r[GREEN_MAX_WORKERS];
 	static pthread_t th[GREEN_MAX_WORKERS];
 	pthread_barrier_t bar;
-	struct green_stats st;
+	struct green_group_stats st;
 	int i, seen[GREEN_MAX_WORKERS] = { 0 };
 
 	pthread_barrier_init(&bar, NULL, GREEN_MAX_WORKERS + 1);
@@ -405,7 +405,7 @@ static void *pong_fn(void *arg)
 TEST_F(green, switch_to_pingpong)
 {
 	struct pingpong pp = { .fd = self->fd, .rounds = 2000 };
-	struct green_stats st;
+	struct green_group_stats st;
 	pthread_t th;
 	int i;
 
@@ -432,7 +432,7 @@ TEST_F(green, switch_to_pingpong)
 TEST_F(green, kick_and_grant)
 {
 	struct green_shm *shm = g_map(self->fd);
-	struct green_stats st;
+	struct green_group_stats st;
 	int id;
 
 	ASSERT_NE(NULL, shm);
@@ -454,7 +454,7 @@ TEST_F(green, kick_and_grant)
 
 TEST_F(green, stats_and_debugfs)
 {
-	struct green_stats st;
+	struct green_group_stats st;
 	char path[128], prefix[32], buf[4096];
 	int id, dfd, n, best;
 	struct dirent *de;
@@ -545,7 +545,7 @@ TEST_F(green, foreign_process)
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct green_version v = { .size = sizeof(v) };
-		struct green_stats st;
+		struct green_group_stats st;
 		int bad = 0;
 
 		bad |= g_ioctl(self->fd, GREEN_IOC_VERSION, &v) != 0;

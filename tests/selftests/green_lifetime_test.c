@@ -28,7 +28,7 @@ FIXTURE_TEARDOWN(life)
 
 static int nr_workers(int fd)
 {
-	struct green_stats st;
+	struct green_group_stats st;
 
 	return g_stats(fd, &st) ? -1 : (int)st.nr_workers;
 }

@@ -106,7 +106,7 @@ static inline int g_switch_to(int fd, unsigned int id, uint64_t timeout_ns,
 	return ret ? ret : (int)s.reason;
 }
 
-static inline int g_stats(int fd, struct green_stats *s)
+static inline int g_stats(int fd, struct green_group_stats *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->size = sizeof(*s);

@@ -237,8 +237,8 @@ struct green_switch_to {
 };
 
 /**
- * struct green_stats - GREEN_IOC_STATS: the group's counters (all out)
- * @size: sizeof(struct green_stats); a smaller size (at least 8) gets a
+ * struct green_group_stats - GREEN_IOC_STATS: the group's counters (all out)
+ * @size: sizeof(struct green_group_stats); a smaller size (at least 8) gets a
  *	prefix of the counters
  * @nr_workers: registered workers now
  * @parks: PARK and SWITCH_TO calls that slept or consumed a token
@@ -253,7 +253,7 @@ struct green_switch_to {
  * @handoff_hist: handoff latency, block to spare woken: bucket i counts
  *	latencies in [2^i, 2^(i+1)) ns (bucket 0 also counts 0 ns)
  */
-struct green_stats {
+struct green_group_stats {
 	__u32 size;
 	__u32 nr_workers;
 	__aligned_u64 parks;
