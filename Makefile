@@ -29,7 +29,7 @@ endif
 WARN := -Wall -Wextra -Wno-unused-parameter -Wmissing-prototypes \
 	-Wstrict-prototypes -Wshadow
 BASE_CFLAGS := -std=gnu11 -g -fno-omit-frame-pointer -D_GNU_SOURCE \
-	-Ilibgreen/include -Ilibgreen/src $(WARN)
+	-Ilibgreen/include -Ilibgreen/src -Ikmod/include/uapi $(WARN)
 CFLAGS ?= -O2
 LDLIBS := -lpthread
 

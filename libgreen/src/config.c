@@ -113,6 +113,21 @@ static int read_guard(struct green_config *cfg)
 	return 0;
 }
 
+static int read_parker(struct green_config *cfg)
+{
+	const char *s = getenv("GREEN_PARKER");
+
+	if (!s || !*s || !strcmp(s, "auto"))
+		cfg->parker = PARKER_AUTO;
+	else if (!strcmp(s, "futex"))
+		cfg->parker = PARKER_FUTEX;
+	else if (!strcmp(s, "kmod"))
+		cfg->parker = PARKER_KMOD;
+	else
+		return bad("GREEN_PARKER", s, "expected auto, futex or kmod");
+	return 0;
+}
+
 int config_read(struct green_config *cfg)
 {
 	int ret;
@@ -122,5 +137,7 @@ int config_read(struct green_config *cfg)
 		ret = read_stack_size(cfg);
 	if (!ret)
 		ret = read_guard(cfg);
+	if (!ret)
+		ret = read_parker(cfg);
 	return ret;
 }

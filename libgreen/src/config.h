@@ -7,12 +7,14 @@
 
 #include <stddef.h>
 
+#include "parker.h"
 #include "stack.h"
 
 struct green_config {
 	int nprocs;
 	size_t stack_size;
 	enum stack_guard_mode guard_mode;
+	enum parker_choice parker;
 };
 
 /*

@@ -17,11 +17,23 @@ struct parker_ops {
 	const char *name;
 	int (*init)(void);		/* 0, or -errno: backend unusable */
 	void (*fini)(void);
+	void (*thread_init)(struct m *m);	/* on the worker's thread */
+	void (*thread_fini)(struct m *m);
 	void (*park)(struct m *m);
 	void (*unpark)(struct m *m);
 };
 
 extern const struct parker_ops parker_futex;
+extern const struct parker_ops parker_kmod;
+
+enum parker_choice {
+	PARKER_AUTO,	/* green.ko when /dev/green opens, else futex */
+	PARKER_FUTEX,
+	PARKER_KMOD,	/* green.ko or fail */
+};
+
+/* Pick and initialise the backend for @choice. 0 or -errno. */
+int parker_select(enum parker_choice choice);
 
 /* The backend chosen at green_run. */
 extern const struct parker_ops *parker;

@@ -10,6 +10,8 @@
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "parker.h"
@@ -29,6 +31,11 @@ static void futex_fini(void)
 {
 }
 
+static void futex_thread(struct m *m)
+{
+	(void)m;
+}
+
 static void futex_park(struct m *m)
 {
 	while (atomic_exchange(&m->park_word, 0) == 0)
@@ -41,10 +48,31 @@ static void futex_unpark(struct m *m)
 		futex(&m->park_word, FUTEX_WAKE_PRIVATE, 1);
 }
 
+int parker_select(enum parker_choice choice)
+{
+	int ret;
+
+	parker = &parker_futex;
+	if (choice == PARKER_FUTEX)
+		return 0;
+	ret = parker_kmod.init();
+	if (!ret) {
+		parker = &parker_kmod;
+		return 0;
+	}
+	if (choice == PARKER_AUTO)
+		return 0;
+	fprintf(stderr, "libgreen: GREEN_PARKER=kmod: cannot use %s: %s\n",
+		"/dev/green", strerror(-ret));
+	return ret;
+}
+
 const struct parker_ops parker_futex = {
 	.name = "futex",
 	.init = futex_init,
 	.fini = futex_fini,
+	.thread_init = futex_thread,
+	.thread_fini = futex_thread,
 	.park = futex_park,
 	.unpark = futex_unpark,
 };

@@ -113,6 +113,7 @@ struct m {
 	enum switch_action pend_action;
 	_Atomic int *pend_lock;
 
+	int park_id;			/* green.ko worker id, or -1 */
 	_Alignas(CACHELINE) _Atomic uint32_t park_word; /* parker state */
 } __attribute__((aligned(CACHELINE)));
 

@@ -158,6 +158,7 @@ static int newm_locked(struct p *p, bool spinning)
 		return -ENOMEM;
 	memset(m, 0, sizeof(*m));
 	m->id = sched.nm;
+	m->park_id = -1;
 	m->spinning = spinning;
 	atomic_store(&m->nextp, p);
 	pthread_attr_init(&attr);
@@ -435,8 +436,10 @@ static void *m_main(void *arg)
 	m_set_self(m);
 	g0_init(m);
 	overflow_thread_init(m);
+	parker->thread_init(m);
 	acquirep(m, atomic_exchange(&m->nextp, NULL));
 	schedule_loop(m);
+	parker->thread_fini(m);
 	overflow_thread_fini(m);
 	m_stop(m);
 	m_set_self(NULL);
@@ -548,15 +551,19 @@ int green_run(void (*fn)(void *), void *arg)
 	ret = sched_init(&cfg);
 	if (ret)
 		goto out_fini;
-	ret = overflow_install();
+	ret = parker_select(cfg.parker);
 	if (ret)
 		goto out_fini;
+	ret = overflow_install();
+	if (ret)
+		goto out_parker;
 	m0 = aligned_alloc(CACHELINE, sizeof(*m0));
 	if (!m0) {
 		ret = -ENOMEM;
 		goto out_signals;
 	}
 	memset(m0, 0, sizeof(*m0));
+	m0->park_id = -1;
 	m0->thread = pthread_self();
 	m0->alllink = NULL;
 	sched.allm = m0;
@@ -574,7 +581,9 @@ int green_run(void (*fn)(void *), void *arg)
 	runqput(m0->p, g, false);
 
 	overflow_thread_init(m0);
+	parker->thread_init(m0);
 	schedule_loop(m0);
+	parker->thread_fini(m0);
 	overflow_thread_fini(m0);
 	m_stop(m0);
 	join_ms(m0);
@@ -585,6 +594,8 @@ out_m0:
 	free(m0);
 out_signals:
 	overflow_uninstall();
+out_parker:
+	parker->fini();
 out_fini:
 	sched_fini();
 out:

@@ -91,6 +91,10 @@ FIXTURE_VARIANT_ADD(bad, stack_overflowing_number) {
 FIXTURE_VARIANT_ADD(bad, stack_garbage) {
 	.var = "GREEN_STACK_SIZE", .val = "lots", .msg = "GREEN_STACK_SIZE=\"lots\"",
 };
+FIXTURE_VARIANT_ADD(bad, parker_garbage) {
+	.var = "GREEN_PARKER", .val = "umcg",
+	.msg = "GREEN_PARKER=\"umcg\": expected auto, futex or kmod",
+};
 FIXTURE_VARIANT_ADD(bad, guard_garbage) {
 	.var = "GREEN_STACK_GUARD", .val = "sometimes",
 	.msg = "GREEN_STACK_GUARD=\"sometimes\": expected auto, always or never",

@@ -83,7 +83,7 @@ static void check_spread(struct __test_metadata *_metadata, const char *procs)
 	/* Main, and at most one task per P between its done and its exit. */
 	EXPECT_GE((long)s->st.tasks_live, 1);
 	EXPECT_LE((long)s->st.tasks_live, 1 + s->nprocs);
-	EXPECT_STREQ("futex", s->st.parker);
+	EXPECT_STREQ(expected_parker(), s->st.parker);
 	free(s);
 }
 

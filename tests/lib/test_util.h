@@ -47,6 +47,19 @@ static inline bool under_sanitizer(void)
 #endif
 }
 
+/*
+ * The idle-worker backend green_run will pick: GREEN_PARKER when set to
+ * futex or kmod, else green.ko's when /dev/green opens.
+ */
+static inline const char *expected_parker(void)
+{
+	const char *s = getenv("GREEN_PARKER");
+
+	if (s && (!strcmp(s, "futex") || !strcmp(s, "kmod")))
+		return s;
+	return access("/dev/green", R_OK | W_OK) == 0 ? "kmod" : "futex";
+}
+
 /* What a child process did: its stderr and how it ended. */
 struct child_result {
 	char err[4096];
