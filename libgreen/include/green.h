@@ -79,6 +79,20 @@ int green_go(void (*fn)(void *arg), void *arg);
 void green_yield(void);
 
 /**
+ * green_syscall_enter() - the calling task is about to block its thread.
+ * green_syscall_exit() - ... and is back.
+ *
+ * Bracket a call that may block the worker thread (a blocking syscall, a
+ * library call that waits). If it lasts longer than about 20 us, the
+ * task's processor is handed to another worker so the processor's other
+ * tasks keep running; on return the task gets a processor back (maybe
+ * after waiting for one). Calls must pair up on the same task, with no
+ * other libgreen call in between. Outside a task both do nothing.
+ */
+void green_syscall_enter(void);
+void green_syscall_exit(void);
+
+/**
  * green_self_id() - the calling task's id (1 for green_run's task), or 0
  * when called outside a task.
  */
@@ -142,6 +156,9 @@ struct green_proc_stats {
 	uint64_t yields;	/* green_yield calls on this P */
 	uint64_t global_gets;	/* tasks taken from the global queue */
 	uint64_t runq_len;	/* tasks in the local run queue now */
+	uint64_t syscalls;	/* green_syscall_enter calls on this P */
+	uint64_t handoffs;	/* times it was taken from a task blocked in
+				 * a syscall and handed to another worker */
 };
 
 struct green_stats {

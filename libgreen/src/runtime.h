@@ -41,11 +41,18 @@ enum g_status {
 };
 
 /* What the code resuming after a switch does with the task switched from. */
+enum p_status {
+	P_IDLE,		/* on the idle list, or being handed over */
+	P_RUNNING,	/* held by an M running tasks */
+	P_SYSCALL,	/* its M's task is in green_syscall_enter/exit */
+};
+
 enum switch_action {
 	SW_NONE,
 	SW_READY,	/* put it at the tail of the local run queue */
 	SW_PARK,	/* it is parked: release the lock it parked under */
 	SW_EXIT,	/* it finished: free it */
+	SW_REQUEUE,	/* it lost its P in a syscall: global queue */
 };
 
 struct m;
@@ -85,7 +92,10 @@ struct p {
 	uint32_t stk_ncache;
 	int64_t stk_credits;		/* stacks this P may promise */
 	uint64_t exited;		/* tasks that finished on this P */
-	struct green_proc_stats st;	/* written by the owner only */
+	struct green_proc_stats st;	/* written by the owner only, but
+					 * handoffs (sysmon, atomic) */
+	_Atomic int status;		/* enum p_status */
+	_Atomic uint64_t syscall_when;	/* when the syscall began, ns */
 
 	/* Shared with thieves. */
 	_Alignas(CACHELINE) _Atomic uint32_t runqhead;
@@ -103,6 +113,7 @@ struct m {
 	struct m *alllink;		/* all Ms, for shutdown */
 	int id;
 	bool spinning;			/* looking for work, counted */
+	bool in_syscall;		/* between syscall enter and exit */
 	bool exited;			/* left schedule(), sched.lock */
 	pthread_t thread;
 	void *altstack;			/* SIGSEGV handler stack */
@@ -154,6 +165,9 @@ struct sched {
 	int nprocs;
 	size_t stack_size;
 	enum stack_guard_mode guard_mode;
+
+	_Atomic uint32_t sysmon_idle;	/* sysmon sleeps: futex word */
+	pthread_t sysmon;
 
 	_Atomic bool running;		/* between green_run start and end */
 	_Atomic bool shutdown;		/* the first task returned */
@@ -222,9 +236,16 @@ void g_park(_Atomic int *lock);
 void g_ready(struct g *g);
 
 /* sched.c */
+uint64_t now_ns(void);
+void handoffp(struct p *p);		/* a P nobody holds: run or idle it */
+struct p *pidleget_any(void);		/* takes sched.lock */
 void wakep(void);
 void startm_locked(void);		/* sched.lock held */
 void sched_shutdown(void);
+
+/* syscall.c */
+int sysmon_start(void);
+void sysmon_stop(void);
 
 /* Switch stacks: save callee-saved state on the current stack, store the
  * stack pointer to *save, load load_sp and return there. switch.S */

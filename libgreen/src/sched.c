@@ -99,7 +99,7 @@ __attribute__((noinline)) void m_set_self(struct m *m)
 	green_tls_m = m;
 }
 
-static uint64_t now_ns(void)
+uint64_t now_ns(void)
 {
 	struct timespec ts;
 
@@ -122,6 +122,7 @@ static uint32_t fastrand(struct p *p)
 static void pidleput(struct p *p)
 {
 	p->m = NULL;
+	atomic_store_explicit(&p->status, P_IDLE, memory_order_relaxed);
 	p->link = sched.pidle;
 	sched.pidle = p;
 	atomic_fetch_add(&sched.npidle, 1);
@@ -142,6 +143,33 @@ static void acquirep(struct m *m, struct p *p)
 {
 	m->p = p;
 	p->m = m;
+	atomic_store_explicit(&p->status, P_RUNNING, memory_order_release);
+}
+
+struct p *pidleget_any(void)
+{
+	struct p *p;
+
+	pthread_mutex_lock(&sched.lock);
+	p = pidleget();
+	pthread_mutex_unlock(&sched.lock);
+	return p;
+}
+
+static void startm_p_locked(struct p *p, bool spinning);
+
+/*
+ * @p was taken from an M stuck in a syscall (sysmon won the CAS to
+ * P_IDLE): give it to another M if there is work for it, else make it idle.
+ */
+void handoffp(struct p *p)
+{
+	pthread_mutex_lock(&sched.lock);
+	if (!runqempty(p) || atomic_load(&sched.gq_size) > 0)
+		startm_p_locked(p, false);
+	else
+		pidleput(p);
+	pthread_mutex_unlock(&sched.lock);
 }
 
 static void *m_main(void *arg);
@@ -182,8 +210,11 @@ static void startm_p_locked(struct p *p, bool spinning)
 {
 	struct m *m;
 
-	if (atomic_load(&sched.shutdown))
+	if (atomic_load(&sched.shutdown)) {
+		if (p)
+			pidleput(p);
 		goto undo;
+	}
 	if (!p) {
 		p = pidleget();
 		if (!p)
@@ -304,6 +335,14 @@ static struct g *findrunnable(struct m *m)
 	bool was_spinning;
 
 top:
+	if (!m->p) {
+		/* Lost our P in a syscall: wait to be handed one. */
+		stopm(m);
+		p = atomic_exchange(&m->nextp, NULL);
+		if (!p)
+			return NULL;	/* shutdown */
+		acquirep(m, p);
+	}
 	p = m->p;
 	if (atomic_load_explicit(&sched.shutdown, memory_order_relaxed))
 		return NULL;
@@ -557,6 +596,9 @@ int green_run(void (*fn)(void *), void *arg)
 	ret = overflow_install();
 	if (ret)
 		goto out_parker;
+	ret = sysmon_start();
+	if (ret)
+		goto out_signals;
 	m0 = aligned_alloc(CACHELINE, sizeof(*m0));
 	if (!m0) {
 		ret = -ENOMEM;
@@ -574,6 +616,7 @@ int green_run(void (*fn)(void *), void *arg)
 	g = stack_reserve(m0->p) ? NULL : g_alloc(m0->p);
 	if (!g) {
 		ret = -ENOMEM;
+		sysmon_stop();
 		goto out_m0;
 	}
 	g_init(g, atomic_fetch_add(&sched.goid_gen, 1), fn, arg);
@@ -586,6 +629,7 @@ int green_run(void (*fn)(void *), void *arg)
 	parker->thread_fini(m0);
 	overflow_thread_fini(m0);
 	m_stop(m0);
+	sysmon_stop();
 	join_ms(m0);
 	ret = 0;
 out_m0:

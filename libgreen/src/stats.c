@@ -43,6 +43,8 @@ int green_stats(struct green_stats *st, struct green_proc_stats *procs,
 		procs[i].yields = rd(&p->st.yields);
 		procs[i].global_gets = rd(&p->st.global_gets);
 		procs[i].runq_len = runqlen(p);
+		procs[i].syscalls = rd(&p->st.syscalls);
+		procs[i].handoffs = rd(&p->st.handoffs);
 	}
 	spawned += atomic_load(&sched.foreign_spawned);
 	st->tasks_spawned = spawned;

@@ -168,6 +168,10 @@ static inline void g_after_switch(struct m *m)
 	case SW_EXIT:
 		g_free(m->p, prev);
 		break;
+	case SW_REQUEUE:
+		g_requeue_global(prev);
+		wakep();
+		break;
 	case SW_NONE:
 		break;
 	}

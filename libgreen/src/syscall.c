@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+/*
+ * syscall.c - blocking calls outside the runtime, and sysmon.
+ *
+ * A task about to block its worker thread (a blocking syscall, a library
+ * call that waits) brackets the call with green_syscall_enter/exit. Enter
+ * marks its P as P_SYSCALL and leaves it attached. If the call returns
+ * quickly, exit takes the P back with one CAS. If it lasts longer than
+ * SYSCALL_RETAKE_NS, sysmon wins the CAS instead and hands the P to
+ * another worker (handoffp), so the P's other tasks go on running; the
+ * returning task then takes an idle P if there is one, else it goes to the
+ * global queue and its worker parks as a spare. At most GREEN_PROCS
+ * workers run tasks at any time. This is Go's entersyscall/exitsyscall
+ * and sysmon retake.
+ *
+ * sysmon polls every SYSMON_TICK_NS while some P is in a syscall, and
+ * sleeps on a futex otherwise; green_syscall_enter wakes it. Go's sysmon
+ * polls with a back-off up to 10 ms instead, so its handoff can take that
+ * long; an idle libgreen process does not wake at all.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "green.h"
+#include "runtime.h"
+
+#define SYSCALL_RETAKE_NS 20000		/* 20 us, as Go */
+#define SYSMON_TICK_NS 20000
+#define SYSMON_IDLE_NS 100000000	/* futex wait bound when idle */
+
+static _Atomic bool sysmon_quit;
+
+static void futex_wait(_Atomic uint32_t *w, uint32_t val, long ns)
+{
+	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
+
+	syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *w)
+{
+	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+void green_syscall_enter(void)
+{
+	struct m *m = m_self();
+	struct p *p;
+
+	if (!m || !m->p || m->curg == &m->g0 || m->in_syscall)
+		return;
+	p = m->p;
+	m->in_syscall = true;
+	stat_inc(&p->st.syscalls);
+	atomic_store_explicit(&p->syscall_when, now_ns(), memory_order_relaxed);
+	atomic_store(&p->status, P_SYSCALL);
+	/* Dekker with sysmon's sleep: both sides store, then load (seq_cst). */
+	if (atomic_exchange(&sched.sysmon_idle, 0))
+		futex_wake(&sched.sysmon_idle);
+}
+
+void green_syscall_exit(void)
+{
+	struct m *m = m_self();
+	int expect = P_SYSCALL;
+	struct p *p;
+
+	if (!m || !m->in_syscall)
+		return;
+	m->in_syscall = false;
+	if (atomic_compare_exchange_strong(&m->p->status, &expect, P_RUNNING))
+		return;		/* still ours */
+	/* sysmon handed our P to another worker: find another or wait. */
+	m->p = NULL;
+	p = pidleget_any();
+	if (p) {
+		m->p = p;
+		p->m = m;
+		atomic_store(&p->status, P_RUNNING);
+		return;
+	}
+	g_switch(m->curg, &m->g0, SW_REQUEUE, NULL);
+}
+
+/* Take every P stuck in a syscall for too long; true if any is in one. */
+static bool retake(void)
+{
+	uint64_t now = now_ns();
+	bool any = false;
+	int i;
+
+	for (i = 0; i < sched.nprocs; i++) {
+		struct p *p = &sched.allp[i];
+		int expect = P_SYSCALL;
+
+		if (atomic_load(&p->status) != P_SYSCALL)
+			continue;
+		any = true;
+		if (now - atomic_load_explicit(&p->syscall_when,
+					       memory_order_relaxed) <
+		    SYSCALL_RETAKE_NS)
+			continue;
+		if (!atomic_compare_exchange_strong(&p->status, &expect,
+						    P_IDLE))
+			continue;
+		__atomic_fetch_add(&p->st.handoffs, 1, __ATOMIC_RELAXED);
+		handoffp(p);
+	}
+	return any;
+}
+
+static void *sysmon_main(void *arg)
+{
+	struct timespec tick = { 0, SYSMON_TICK_NS };
+
+	(void)arg;
+	prctl(PR_SET_TIMERSLACK, 1UL);	/* 20 us means 20 us, not 50 */
+	while (!atomic_load(&sysmon_quit)) {
+		if (retake()) {
+			nanosleep(&tick, NULL);
+			continue;
+		}
+		atomic_store(&sched.sysmon_idle, 1);
+		if (retake()) {
+			atomic_store(&sched.sysmon_idle, 0);
+			continue;
+		}
+		futex_wait(&sched.sysmon_idle, 1, SYSMON_IDLE_NS);
+	}
+	return NULL;
+}
+
+int sysmon_start(void)
+{
+	atomic_store(&sysmon_quit, false);
+	atomic_store(&sched.sysmon_idle, 0);
+	return -pthread_create(&sched.sysmon, NULL, sysmon_main, NULL);
+}
+
+void sysmon_stop(void)
+{
+	atomic_store(&sysmon_quit, true);
+	atomic_store(&sched.sysmon_idle, 0);
+	futex_wake(&sched.sysmon_idle);
+	pthread_join(sched.sysmon, NULL);
+}

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_syscall.c - green_syscall_enter/exit: a task blocked in a marked
+ * call loses its processor to the other tasks (sysmon handoff), gets one
+ * back when it returns, and no more than GREEN_PROCS tasks ever run at
+ * once.
+ */
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "test_util.h"
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+struct pipe_pair {
+	int fd[2];
+	green_wg_t wg;
+	uint64_t blocked_at;	/* just before the reader blocks */
+	uint64_t writer_ran_at;	/* when the other task got to run */
+	long got;
+	struct green_stats st;
+	struct green_proc_stats ps[1];
+};
+
+static void reader(void *arg)
+{
+	struct pipe_pair *pp = arg;
+	char c;
+
+	green_syscall_enter();
+	__atomic_store_n(&pp->blocked_at, mono_ns(), __ATOMIC_RELEASE);
+	pp->got = read(pp->fd[0], &c, 1);
+	green_syscall_exit();
+	green_wg_done(&pp->wg);
+}
+
+static void writer(void *arg)
+{
+	struct pipe_pair *pp = arg;
+
+	pp->writer_ran_at = mono_ns();
+	if (write(pp->fd[1], "x", 1) != 1)
+		pp->got = -100;
+	green_wg_done(&pp->wg);
+}
+
+static void handoff_main(void *arg)
+{
+	struct pipe_pair *pp = arg;
+
+	green_wg_add(&pp->wg, 2);
+	green_go(writer, pp);
+	green_go(reader, pp);	/* runnext: runs first, blocks */
+	green_wg_wait(&pp->wg);
+	pp->st.size = sizeof(pp->st);
+	green_stats(&pp->st, pp->ps, 1);
+}
+
+/*
+ * One processor: the writer can only run if the reader's processor is
+ * handed over while the reader sits in read(). Without the handoff this
+ * deadlocks (and the harness times out).
+ */
+TEST(blocked_task_loses_its_processor)
+{
+	struct pipe_pair pp = { .wg = GREEN_WG_INIT };
+
+	ASSERT_EQ(0, pipe(pp.fd));
+	setenv("GREEN_PROCS", "1", 1);
+	ASSERT_EQ(0, green_run(handoff_main, &pp));
+	EXPECT_EQ(1, pp.got);
+	EXPECT_GE((long)pp.ps[0].handoffs, 1);
+	EXPECT_GE((long)pp.ps[0].syscalls, 1);
+	EXPECT_GT(pp.writer_ran_at, pp.blocked_at);
+	TH_LOG("the other task ran %.1f us after the block",
+	       (pp.writer_ran_at - pp.blocked_at) / 1e3);
+	close(pp.fd[0]);
+	close(pp.fd[1]);
+}
+
+/* Short calls keep their processor: no handoff for a fast syscall. */
+static void quick_calls(void *arg)
+{
+	struct green_proc_stats *ps = arg;
+	struct green_stats st = { .size = sizeof(st) };
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		green_syscall_enter();
+		getppid();
+		green_syscall_exit();
+	}
+	green_stats(&st, ps, 1);
+}
+
+TEST(quick_calls_keep_their_processor)
+{
+	struct green_proc_stats ps = { 0 };
+
+	setenv("GREEN_PROCS", "1", 1);
+	ASSERT_EQ(0, green_run(quick_calls, &ps));
+	EXPECT_EQ(1000, (long)ps.syscalls);
+	/* A descheduled thread may be overtaken now and then, rarely. */
+	EXPECT_LT((long)ps.handoffs, 50);
+}
+
+/*
+ * Many tasks sleeping in marked calls on 2 processors: all finish, and
+ * no more than 2 run user code at any moment.
+ */
+struct crowd {
+	green_wg_t wg;
+	int running, max_running;
+	long done;
+};
+
+static void enter_running(struct crowd *c)
+{
+	int now = __atomic_add_fetch(&c->running, 1, __ATOMIC_SEQ_CST);
+	int max = __atomic_load_n(&c->max_running, __ATOMIC_RELAXED);
+
+	while (now > max &&
+	       !__atomic_compare_exchange_n(&c->max_running, &max, now, false,
+					    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		;
+}
+
+static void sleeper(void *arg)
+{
+	struct crowd *c = arg;
+	int i;
+
+	enter_running(c);
+	for (i = 0; i < 5; i++) {
+		__atomic_sub_fetch(&c->running, 1, __ATOMIC_SEQ_CST);
+		green_syscall_enter();
+		usleep(1000);
+		green_syscall_exit();
+		enter_running(c);
+	}
+	__atomic_fetch_add(&c->done, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&c->running, 1, __ATOMIC_SEQ_CST);
+	green_wg_done(&c->wg);
+}
+
+static void crowd_main(void *arg)
+{
+	struct crowd *c = arg;
+	int i;
+
+	/* The main task counts as running while it spawns. */
+	enter_running(c);
+	for (i = 0; i < 200; i++) {
+		green_wg_add(&c->wg, 1);
+		green_go(sleeper, c);
+	}
+	__atomic_sub_fetch(&c->running, 1, __ATOMIC_SEQ_CST);
+	green_wg_wait(&c->wg);
+}
+
+TEST(at_most_procs_tasks_run)
+{
+	struct crowd c = { .wg = GREEN_WG_INIT };
+
+	setenv("GREEN_PROCS", "2", 1);
+	ASSERT_EQ(0, green_run(crowd_main, &c));
+	EXPECT_EQ(200, c.done);
+	EXPECT_LE(c.max_running, 2);
+	EXPECT_GE(c.max_running, 1);
+}
+
+static void unpaired(void *arg)
+{
+	green_syscall_exit();	/* without enter: nothing to do */
+	green_syscall_enter();
+	green_syscall_enter();	/* nested: ignored */
+	green_syscall_exit();
+	*(int *)arg = 1;
+}
+
+TEST(misuse_and_outside_tasks_are_harmless)
+{
+	int ok = 0;
+
+	green_syscall_enter();
+	green_syscall_exit();
+	ASSERT_EQ(0, green_run(unpaired, &ok));
+	EXPECT_EQ(1, ok);
+}
+
+TEST_HARNESS_MAIN
