@@ -87,22 +87,28 @@ static inline bool san_valgrind(void)
  * and reused by every task that runs on it, destroyed with the stack: to
  * TSan, tasks that use one stack run one after the other.
  */
-static inline void san_fiber_create(struct san_fiber *f, const void *bottom,
-				    size_t size, void **stack_fiber)
+static inline void san_fiber_set_stack(struct san_fiber *f,
+				       const void *bottom, size_t size)
 {
 #ifdef GREEN_ASAN
 	f->fake_stack = NULL;
 	f->bottom = bottom;
 	f->size = size;
 #endif
+	(void)f;
+	(void)bottom;
+	(void)size;
+}
+
+static inline void san_fiber_create(struct san_fiber *f, const void *bottom,
+				    size_t size, void **stack_fiber)
+{
+	san_fiber_set_stack(f, bottom, size);
 #ifdef GREEN_TSAN
 	if (!*stack_fiber)
 		*stack_fiber = __tsan_create_fiber(0);
 	f->tsan = *stack_fiber;
 #endif
-	(void)f;
-	(void)bottom;
-	(void)size;
 	(void)stack_fiber;
 }
 
@@ -110,17 +116,10 @@ static inline void san_fiber_create(struct san_fiber *f, const void *bottom,
 static inline void san_fiber_thread(struct san_fiber *f, const void *bottom,
 				    size_t size)
 {
-#ifdef GREEN_ASAN
-	f->fake_stack = NULL;
-	f->bottom = bottom;
-	f->size = size;
-#endif
+	san_fiber_set_stack(f, bottom, size);
 #ifdef GREEN_TSAN
 	f->tsan = __tsan_get_current_fiber();
 #endif
-	(void)f;
-	(void)bottom;
-	(void)size;
 }
 
 /* A stack's TSan fiber (see san_fiber_create), when the stack goes. */
