@@ -187,7 +187,7 @@ timeout -s KILL "$TIMEOUT" "$QEMU" "${ACCEL_OPTS[@]}" -m 1536 -smp 2 \
 	-kernel "$KERNEL" -initrd "$OUT/initramfs.cpio.gz" \
 	-append "console=ttyS0 panic=-1 loglevel=4 printk.devkmsg=on" \
 	-nographic -no-reboot -nodefaults -serial stdio -monitor none \
-	</dev/null 2>"$OUT/qemu.stderr" | tr -d '\r' | tee "$LOG"
+	</dev/null 2>"$OUT/qemu.stderr" | stdbuf -oL tr -d '\r' | tee "$LOG"
 QRC=${PIPESTATUS[0]}
 END=$(date +%s)
 
