@@ -36,7 +36,7 @@ vmtest-bins: $(addprefix $(VM_TESTS)/,$(TEST_NAMES)) \
 # module cannot be used) and on the futex one. Under TCG the VM runs about
 # ten times slower: the suite is scaled down.
 vmtest: vmtest-bins
-	tools/vm/vmtest.sh --extra $(VM_TESTS) --extra $(VM_FUTEX) \
+	tools/vm/vmtest.sh --timeout 600 --extra $(VM_TESTS) --extra $(VM_FUTEX) \
 		--env GREEN_TEST_SCALE=10 --env GREEN_PARKER=kmod
 
 .PHONY: kmod vmtest vmtest-bins

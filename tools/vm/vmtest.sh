@@ -138,7 +138,7 @@ echo 1 > /proc/sys/kernel/printk_ratelimit 2>/dev/null
 echo "VMTEST: kernel $(uname -r) cpus $(nproc)"
 run() {	# run <label> <prog>: prints output, then a result line
 	echo "VMTEST: start $1"
-	(cd "$(dirname "$2")" && timeout -s KILL 600 "$2" 2>&1)
+	(cd "$(dirname "$2")" && timeout -s KILL 300 "$2" 2>&1)
 	echo "VMTEST: result $1 rc=$?"
 }
 if insmod /green/green.ko; then
