@@ -167,7 +167,19 @@ for d in /green/bench/*; do
 	done
 done
 sleep 1
-if rmmod green; then echo "VMTEST: rmmod ok"; else echo "VMTEST: rmmod failed"; fi
+# rmmod in the background, bounded: a hang must still show dmesg.
+(if rmmod green; then echo "VMTEST: rmmod ok"; else echo "VMTEST: rmmod failed"; fi) &
+rmpid=$!
+i=0
+while kill -0 $rmpid 2>/dev/null && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done
+if kill -0 $rmpid 2>/dev/null; then
+	echo "VMTEST: rmmod hung"
+	ps
+	echo w > /proc/sysrq-trigger	# blocked tasks' stacks, to dmesg
+	echo l > /proc/sysrq-trigger	# and every CPU's
+else
+	wait $rmpid
+fi
 echo "VMTEST: dmesg begin"
 dmesg
 echo "VMTEST: dmesg end"
