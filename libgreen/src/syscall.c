@@ -57,7 +57,7 @@ void green_syscall_enter(void)
 	p = m->p;
 	m->in_syscall = true;
 	stat_inc(&p->st.syscalls);
-	atomic_store_explicit(&p->syscall_when, now_ns(), memory_order_relaxed);
+	atomic_store_explicit(&p->syscall_when, now_ns(), memory_order_release);
 	atomic_store(&p->status, P_SYSCALL);
 	/* Dekker with sysmon's sleep: both sides store, then load (seq_cst). */
 	if (atomic_exchange(&sched.sysmon_idle, 0))
@@ -90,7 +90,7 @@ void green_syscall_exit(void)
 /* Take every P stuck in a syscall for too long; true if any is in one. */
 static bool retake(void)
 {
-	uint64_t now = now_ns();
+	uint64_t now = now_ns(), when;
 	bool any = false;
 	int i;
 
@@ -101,9 +101,10 @@ static bool retake(void)
 		if (atomic_load(&p->status) != P_SYSCALL)
 			continue;
 		any = true;
-		if (now - atomic_load_explicit(&p->syscall_when,
-					       memory_order_relaxed) <
-		    SYSCALL_RETAKE_NS)
+		when = atomic_load_explicit(&p->syscall_when,
+					    memory_order_acquire);
+		/* A call that began after @now was read is young, not old. */
+		if (when > now || now - when < SYSCALL_RETAKE_NS)
 			continue;
 		if (!atomic_compare_exchange_strong(&p->status, &expect,
 						    P_IDLE))
