@@ -19,7 +19,12 @@ struct parker_ops {
 	void (*fini)(void);
 	void (*thread_init)(struct m *m);	/* on the worker's thread */
 	void (*thread_fini)(struct m *m);
-	void (*park)(struct m *m);
+	/*
+	 * Returns NULL, or a worker that blocked in the kernel while this
+	 * one was parked as a spare (green.ko's block notification): the
+	 * caller may hand that worker's processor on (syscall_handoff).
+	 */
+	struct m *(*park)(struct m *m);
 	void (*unpark)(struct m *m);
 };
 

@@ -36,10 +36,11 @@ static void futex_thread(struct m *m)
 	(void)m;
 }
 
-static void futex_park(struct m *m)
+static struct m *futex_park(struct m *m)
 {
 	while (atomic_exchange(&m->park_word, 0) == 0)
 		futex(&m->park_word, FUTEX_WAIT_PRIVATE, 0);
+	return NULL;
 }
 
 static void futex_unpark(struct m *m)

@@ -244,6 +244,7 @@ void startm_locked(void);		/* sched.lock held */
 void sched_shutdown(void);
 
 /* syscall.c */
+void syscall_handoff(struct m *blocked);
 int sysmon_start(void);
 void sysmon_stop(void);
 

@@ -279,8 +279,12 @@ static void stopm(struct m *m)
 	atomic_fetch_add_explicit(&sched.worker_parks, 1,
 				  memory_order_relaxed);
 	while (!atomic_load_explicit(&m->nextp, memory_order_acquire) &&
-	       !atomic_load(&sched.shutdown))
-		parker->park(m);
+	       !atomic_load(&sched.shutdown)) {
+		struct m *blocked = parker->park(m);
+
+		if (blocked)
+			syscall_handoff(blocked);
+	}
 }
 
 /* A spinning M found work: stop spinning, pass the baton on. */

@@ -87,6 +87,32 @@ void green_syscall_exit(void)
 	g_switch(m->curg, &m->g0, SW_REQUEUE, NULL);
 }
 
+/* Take @p from an M in a syscall, if it still is; true if taken. */
+static bool retake_p(struct p *p)
+{
+	int expect = P_SYSCALL;
+
+	if (!atomic_compare_exchange_strong(&p->status, &expect, P_IDLE))
+		return false;
+	__atomic_fetch_add(&p->st.handoffs, 1, __ATOMIC_RELAXED);
+	handoffp(p);
+	return true;
+}
+
+/*
+ * green.ko says @blocked's thread just blocked in the kernel: if its task
+ * is in a marked call, hand its processor on now, not at sysmon's tick.
+ * @blocked is blocked, so its p is stable; a stale one is harmless, as
+ * only a P in P_SYSCALL is taken and green_syscall_exit copes with that.
+ */
+void syscall_handoff(struct m *blocked)
+{
+	struct p *p = __atomic_load_n(&blocked->p, __ATOMIC_RELAXED);
+
+	if (p && atomic_load(&p->status) == P_SYSCALL)
+		retake_p(p);
+}
+
 /* Take every P stuck in a syscall for too long; true if any is in one. */
 static bool retake(void)
 {
@@ -96,7 +122,6 @@ static bool retake(void)
 
 	for (i = 0; i < sched.nprocs; i++) {
 		struct p *p = &sched.allp[i];
-		int expect = P_SYSCALL;
 
 		if (atomic_load(&p->status) != P_SYSCALL)
 			continue;
@@ -106,11 +131,7 @@ static bool retake(void)
 		/* A call that began after @now was read is young, not old. */
 		if (when > now || now - when < SYSCALL_RETAKE_NS)
 			continue;
-		if (!atomic_compare_exchange_strong(&p->status, &expect,
-						    P_IDLE))
-			continue;
-		__atomic_fetch_add(&p->st.handoffs, 1, __ATOMIC_RELAXED);
-		handoffp(p);
+		retake_p(p);
 	}
 	return any;
 }

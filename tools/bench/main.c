@@ -6,6 +6,9 @@
  *   bench spawn ROUNDS N   spawn N tasks that each call done on a
  *                          waitgroup, wait; ROUNDS times. ns per task.
  *   bench yield N          two tasks each yield N times. ns per yield.
+ *   bench handoff N        one task blocks in a marked read(2) on a pipe;
+ *                          how long until another task runs (its
+ *                          processor handed over). Median ns of N rounds.
  *
  * The processor count comes from GREEN_PROCS, as GOMAXPROCS for Go.
  * Prints one number: nanoseconds per operation.
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "green.h"
 
@@ -77,6 +81,75 @@ static void yield_main(void *arg)
 	b->ns_per_op = (now() - t0) / (2 * b->n);
 }
 
+struct handoff {
+	int fd[2];
+	long n;
+	double *lat;
+	_Atomic long round;	/* set by the reader as it blocks */
+	_Atomic double blocked_at;
+	green_wg_t wg;
+};
+
+static void handoff_reader(void *arg)
+{
+	struct handoff *h = arg;
+	char c;
+	long i;
+
+	for (i = 1; i <= h->n; i++) {
+		green_syscall_enter();
+		h->blocked_at = now();
+		h->round = i;
+		if (read(h->fd[0], &c, 1) != 1)
+			exit(1);
+		green_syscall_exit();
+	}
+	green_wg_done(&h->wg);
+}
+
+static void handoff_writer(void *arg)
+{
+	struct handoff *h = arg;
+	long i;
+
+	for (i = 1; i <= h->n; i++) {
+		while (h->round != i)
+			green_yield();
+		h->lat[i - 1] = now() - h->blocked_at;
+		if (write(h->fd[1], "x", 1) != 1)
+			exit(1);
+	}
+	green_wg_done(&h->wg);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void handoff_main(void *arg)
+{
+	struct bench *b = arg;
+	struct handoff h = { .n = b->n, .wg = GREEN_WG_INIT };
+
+	h.lat = calloc(h.n, sizeof(*h.lat));
+	if (!h.lat || pipe(h.fd)) {
+		fprintf(stderr, "bench: out of memory or pipes\n");
+		exit(1);
+	}
+	green_wg_add(&h.wg, 2);
+	green_go(handoff_writer, &h);
+	green_go(handoff_reader, &h);
+	green_wg_wait(&h.wg);
+	qsort(h.lat, h.n, sizeof(*h.lat), cmp_double);
+	b->ns_per_op = h.lat[h.n / 2];
+	free(h.lat);
+	close(h.fd[0]);
+	close(h.fd[1]);
+}
+
 int main(int argc, char **argv)
 {
 	struct bench b = { 0 };
@@ -91,8 +164,12 @@ int main(int argc, char **argv)
 		fn = yield_main;
 		b.rounds = 1;
 		b.n = atol(argv[2]);
+	} else if (argc == 3 && !strcmp(argv[1], "handoff")) {
+		fn = handoff_main;
+		b.rounds = 1;
+		b.n = atol(argv[2]);
 	} else {
-		fprintf(stderr, "usage: bench spawn ROUNDS N | bench yield N\n");
+		fprintf(stderr, "usage: bench spawn ROUNDS N | bench yield N | bench handoff N\n");
 		return 2;
 	}
 	if (b.rounds <= 0 || b.n <= 0) {

@@ -42,3 +42,4 @@ bench spawn_join 2 5 ns/task spawn 100 10000
 bench yield 1 3 ns/yield yield 2000000
 bench spawn_join_burst 2 - ns/task spawn 10 100000
 bench spawn_join 1 - ns/task spawn 100 10000
+bench syscall_handoff 1 - ns/handoff handoff 1000

@@ -39,4 +39,26 @@ vmtest: vmtest-bins
 	tools/vm/vmtest.sh --timeout 600 --extra $(VM_TESTS) --extra $(VM_FUTEX) \
 		--env GREEN_TEST_SCALE=10 --env GREEN_PARKER=kmod
 
-.PHONY: kmod vmtest vmtest-bins
+# Benchmarks in the VM, both idle-worker backends in one run (ratios only:
+# TCG time is not real time): green.ko's switch-to and park/wake against
+# futexes (green_bench), and the syscall handoff, libgreen on green.ko
+# (the spare woken by the block) against the futex parker (sysmon).
+VM_BENCH := $(BUILD)/vmbench
+$(VM_BENCH)/bin/bench: tools/bench/main.c $(BUILD)/libgreen.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -static -o $@ $< $(BUILD)/libgreen.a $(LDLIBS)
+
+$(VM_BENCH)/handoff-%: $(VM_BENCH)/bin/bench
+	printf '#!/bin/sh\ncd "$$(dirname "$$0")"\nv=$$(GREEN_PROCS=1 GREEN_PARKER=%s ./bin/bench handoff 300) || exit 1\necho "BENCH handoff_%s libgreen=$$v unit=ns"\n' $* $* > $@
+	chmod +x $@
+
+vmbench: $(VM_BENCH)/handoff-kmod $(VM_BENCH)/handoff-futex
+	tools/vm/vmtest.sh --timeout 600 --bench --bench-dir $(VM_BENCH) \
+		--only green_ioctl_test
+	@awk '/^BENCH handoff_kmod/ { split($$3, a, "="); k = a[2] } \
+	     /^BENCH handoff_futex/ { split($$3, a, "="); f = a[2] } \
+	     /^BENCH/ { print } \
+	     END { if (k > 0 && f > 0) printf "BENCH handoff kmod=%s sysmon=%s unit=ns ratio=%.2f target=10x %s\n", \
+		k, f, f / k, (f / k >= 10 ? "met" : "MISSED") }' $(BUILD)/vm/bench.txt
+
+.PHONY: kmod vmtest vmtest-bins vmbench
