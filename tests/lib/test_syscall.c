@@ -99,15 +99,26 @@ static void quick_calls(void *arg)
 	green_stats(&st, ps, 1);
 }
 
+/*
+ * A thread descheduled inside the call for more than 20 us is rightly
+ * overtaken, so a loaded machine causes a few handoffs; a bug that takes
+ * young calls causes them every time. Best of three runs.
+ */
 TEST(quick_calls_keep_their_processor)
 {
-	struct green_proc_stats ps = { 0 };
+	long best = 1000;
+	int run;
 
 	setenv("GREEN_PROCS", "1", 1);
-	ASSERT_EQ(0, green_run(quick_calls, &ps));
-	EXPECT_EQ(1000, (long)ps.syscalls);
-	/* A descheduled thread may be overtaken now and then, rarely. */
-	EXPECT_LT((long)ps.handoffs, 50);
+	for (run = 0; run < 3 && best >= 20; run++) {
+		struct green_proc_stats ps = { 0 };
+
+		ASSERT_EQ(0, green_run(quick_calls, &ps));
+		EXPECT_EQ(1000, (long)ps.syscalls);
+		if ((long)ps.handoffs < best)
+			best = (long)ps.handoffs;
+	}
+	EXPECT_LT(best, 20);
 }
 
 /*
