@@ -53,40 +53,7 @@ struct san_fiber {
 #endif
 };
 
-static inline bool san_tsan(void)
-{
-#ifdef GREEN_TSAN
-	return true;
-#else
-	return false;
-#endif
-}
-
-static inline bool san_asan(void)
-{
-#ifdef GREEN_ASAN
-	return true;
-#else
-	return false;
-#endif
-}
-
-/* True when running under Valgrind. */
-static inline bool san_valgrind(void)
-{
-#ifdef GREEN_VALGRIND
-	return RUNNING_ON_VALGRIND != 0;
-#else
-	return false;
-#endif
-}
-
-/*
- * A task context on [bottom, bottom + size). A TSan fiber costs
- * milliseconds to create, so one is kept with each stack (*@stack_fiber)
- * and reused by every task that runs on it, destroyed with the stack: to
- * TSan, tasks that use one stack run one after the other.
- */
+/* ASan: the context's stack is [bottom, bottom + size). */
 static inline void san_fiber_set_stack(struct san_fiber *f,
 				       const void *bottom, size_t size)
 {
@@ -100,6 +67,12 @@ static inline void san_fiber_set_stack(struct san_fiber *f,
 	(void)size;
 }
 
+/*
+ * A task context on [bottom, bottom + size). A TSan fiber costs
+ * milliseconds to create, so one is kept with each stack (*@stack_fiber)
+ * and reused by every task that runs on it, destroyed with the stack: to
+ * TSan, tasks that use one stack run one after the other.
+ */
 static inline void san_fiber_create(struct san_fiber *f, const void *bottom,
 				    size_t size, void **stack_fiber)
 {
