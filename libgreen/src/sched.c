@@ -10,13 +10,15 @@
  *   M  a worker thread. It runs tasks only while it holds a P.
  *   P  a processor: the right to run tasks, GREEN_PROCS of them. A P owns
  *      a local run queue (a 256-slot lock-free ring plus a runnext slot),
- *      a cache of free tasks and its counters.
+ *      caches of free tasks and free stacks (stackpool.c), and counters.
  *
  * There is one global run queue, under sched.lock, for overflow from the
- * local rings and for tasks spawned or woken off the workers. Ms and Ps
- * are separate so that an M that blocks in the kernel can hand its P to
- * another M (green.ko and the syscall hooks build on that); today there
- * are at most GREEN_PROCS Ms, started on demand.
+ * local rings and for tasks spawned or woken off the workers; it holds
+ * batches, moved whole. Ms and Ps are separate so that an M that blocks in
+ * the kernel can hand its P to another M (syscall.c: sysmon, and green.ko's
+ * spares). Ms are started on demand: GREEN_PROCS of them, plus one for
+ * each P handed away from a blocked M; an M back from a syscall that finds
+ * no P parks as a spare.
  *
  * Rejected designs: one shared run queue (a lock every switch: it does not
  * scale past a couple of threads); per-thread queues without stealing (one
