@@ -50,7 +50,7 @@ KSFT := $(BUILD)/ksft
 
 DEPS_BUILD := gcc make libc6-dev pkg-config
 DEPS_CHECK := $(DEPS_BUILD) perl linux-source-6.1 xz-utils valgrind \
-	golang-go qemu-system-x86 busybox-static cpio linux-image-amd64 \
+	qemu-system-x86 busybox-static cpio linux-image-amd64 \
 	linux-headers-amd64 kmod
 DEPS_BENCH := $(DEPS_BUILD) golang-go
 

@@ -52,7 +52,7 @@ $(VM_BENCH)/handoff-%: $(VM_BENCH)/bin/bench
 	printf '#!/bin/sh\ncd "$$(dirname "$$0")"\nv=$$(GREEN_PROCS=1 GREEN_PARKER=%s ./bin/bench handoff 300) || exit 1\necho "BENCH handoff_%s libgreen=$$v unit=ns"\n' $* $* > $@
 	chmod +x $@
 
-vmbench: $(VM_BENCH)/handoff-kmod $(VM_BENCH)/handoff-futex
+vmbench: deps-check $(VM_BENCH)/handoff-kmod $(VM_BENCH)/handoff-futex
 	tools/vm/vmtest.sh --timeout 600 --bench --bench-dir $(VM_BENCH) \
 		--only green_ioctl_test
 	@awk '/^BENCH handoff_kmod/ { split($$3, a, "="); k = a[2] } \
