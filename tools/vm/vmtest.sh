@@ -16,7 +16,9 @@
 #                    GREEN_STRESS_SCALE=1
 #   --only NAME      run only selftest NAME (repeatable)
 #   --kvm            use KVM instead of TCG
-#   --timeout SEC    whole-VM timeout (default 900)
+#   --timeout SEC    whole-VM timeout (default 900); VMTEST_STALL=SEC: no
+#                    console output for that long (default 150) = stalled:
+#                    the vCPUs' registers are dumped and the run fails
 #   --kdir DIR       kernel build dir (default /lib/modules/6.1.*-amd64/build)
 #   --kernel FILE    kernel image (default /boot/vmlinuz-<same version>)
 #   --out DIR        work dir (default build/vm)
@@ -37,6 +39,7 @@ ONLY=()
 BENCH=0
 ACCEL=tcg
 TIMEOUT=900
+STALL=${VMTEST_STALL:-150}	# seconds without console output = stalled
 KDIR=
 KERNEL=
 BUILD=1
@@ -57,7 +60,7 @@ while [ $# -gt 0 ]; do
 	--kernel) KERNEL=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	--no-build) BUILD=0; shift ;;
-	-h|--help) sed -n '3,28p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,29p' "$0"; exit 0 ;;
 	*) die "unknown option $1" ;;
 	esac
 done
@@ -143,6 +146,7 @@ run() {	# run <label> <prog>: prints output, then a result line
 }
 if insmod /green/green.ko; then
 	echo "VMTEST: insmod ok"
+	grep -E ' [tT] .*\[green\]' /proc/kallsyms | sed 's/^/VMTEST: ksym /'
 else
 	echo "VMTEST: insmod failed"
 fi
@@ -195,12 +199,55 @@ echo "vmtest: booting $KERNEL ($ACCEL, timeout ${TIMEOUT}s), log $LOG"
 START=$(date +%s)
 ACCEL_OPTS=(-accel tcg)
 [ "$ACCEL" = kvm ] && ACCEL_OPTS=(-accel kvm -cpu host)
+# A monitor on a local TCP port lets the stall watchdog below read the
+# vCPUs' registers when the guest stops making progress.
+MONPORT=$((20000 + $$ % 20000))
+: >"$LOG"
+stall_watch() {	# no serial output for STALL seconds: dump vCPUs, kill QEMU
+	local last now size=-1 quiet=0
+	while sleep 5; do
+		now=$(stat -c %s "$LOG" 2>/dev/null || echo 0)
+		if [ "$now" = "$size" ]; then quiet=$((quiet + 5)); else quiet=0; size=$now; fi
+		[ $quiet -ge "$STALL" ] || continue
+		{
+			echo "vmtest: no console output for ${STALL}s: guest stalled; vCPU state:"
+			exec 3<>"/dev/tcp/127.0.0.1/$MONPORT" || exit 0
+			printf 'info cpus\ninfo registers -a\n' >&3
+			timeout 3 cat <&3 | tr -d '\r'
+			exec 3<&-
+		} >"$OUT/stall.txt" 2>&1
+		echo "VMTEST: stalled" >>"$OUT/stall.txt"
+		pkill -KILL -f "qemu-system-x86_64.*$OUT/initramfs" 2>/dev/null
+		exit 0
+	done
+}
+rm -f "$OUT/stall.txt"
+stall_watch &
+WATCH=$!
 timeout -s KILL "$TIMEOUT" "$QEMU" "${ACCEL_OPTS[@]}" -m 1536 -smp 2 \
 	-kernel "$KERNEL" -initrd "$OUT/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 loglevel=4 printk.devkmsg=on" \
-	-nographic -no-reboot -nodefaults -serial stdio -monitor none \
+	-append "console=ttyS0 panic=-1 loglevel=4 printk.devkmsg=on nokaslr" \
+	-nographic -no-reboot -nodefaults -serial stdio \
+	-monitor "tcp:127.0.0.1:$MONPORT,server,nowait" \
 	</dev/null 2>"$OUT/qemu.stderr" | stdbuf -oL tr -d '\r' | tee "$LOG"
 QRC=${PIPESTATUS[0]}
+kill $WATCH 2>/dev/null
+wait $WATCH 2>/dev/null
+if [ -s "$OUT/stall.txt" ] && grep -q 'VMTEST: stalled' "$OUT/stall.txt"; then
+	cat "$OUT/stall.txt"
+	# Name the code each vCPU was in: green.ko's symbols were printed at
+	# insmod; a kernel address needs linux-image-*-dbg's System.map.
+	for rip in $(grep -o 'RIP=[0-9a-f]*' "$OUT/stall.txt" | cut -d= -f2); do
+		sym=$({ sed -n 's/^VMTEST: ksym //p' "$LOG" | cut -d' ' -f1,2,3
+			echo "$rip X <rip>"; } | LC_ALL=C sort |
+			grep -B1 ' <rip>$' | head -n 1)
+		case "$sym" in
+		*'<rip>'|'') sym="the kernel (System.map: linux-image-$(basename "$KERNEL" | sed s/^vmlinuz-//)-dbg)" ;;
+		*) sym="green.ko: $(echo "$sym" | cut -d' ' -f3) at or after $(echo "$sym" | cut -d' ' -f1)" ;;
+		esac
+		echo "vmtest: a vCPU was at $rip: $sym"
+	done
+fi
 END=$(date +%s)
 
 # ---- verdict ----
@@ -213,7 +260,8 @@ fi
 
 fail=0
 bad() { echo "vmtest: FAIL: $*"; fail=1; }
-[ "$QRC" = 137 ] && bad "VM timed out after ${TIMEOUT}s"
+[ -f "$OUT/stall.txt" ] && bad "guest stalled (no output for ${STALL}s): see the vCPU state above"
+[ ! -f "$OUT/stall.txt" ] && [ "$QRC" = 137 ] && bad "VM timed out after ${TIMEOUT}s"
 grep -q '^VMTEST: end' "$LOG" || bad "VM did not finish the run"
 grep -q '^VMTEST: insmod ok' "$LOG" || bad "insmod failed"
 grep -q '^VMTEST: rmmod ok' "$LOG" || bad "rmmod failed (leaked reference?)"
