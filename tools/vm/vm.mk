@@ -35,9 +35,20 @@ vmtest-bins: $(addprefix $(VM_TESTS)/,$(TEST_NAMES)) \
 # The suite runs on green.ko's parker (GREEN_PARKER=kmod: fails if the
 # module cannot be used) and on the futex one. Under TCG the VM runs about
 # ten times slower: the suite is scaled down.
+#
+# Known bug, open: about one run in eight the guest deadlocks at the end of
+# the run (both vCPUs spinning in the kernel with interrupts off, after the
+# last program; green.ko is the suspect). vmtest.sh detects the stall, dumps
+# the vCPUs and exits 3; the run is then repeated once, loudly, so the rest
+# of the suite can still speak. Remove the retry when the bug is fixed.
+VMTEST_ARGS = --timeout 600 --extra $(VM_TESTS) --extra $(VM_FUTEX) \
+	--env GREEN_TEST_SCALE=10 --env GREEN_PARKER=kmod
 vmtest: vmtest-bins
-	tools/vm/vmtest.sh --timeout 600 --extra $(VM_TESTS) --extra $(VM_FUTEX) \
-		--env GREEN_TEST_SCALE=10 --env GREEN_PARKER=kmod
+	@tools/vm/vmtest.sh $(VMTEST_ARGS); rc=$$?; \
+	if [ $$rc = 3 ]; then \
+		echo "vmtest: GUEST STALLED (known green.ko deadlock; log in $(BUILD)/vm/serial-stalled.log): running once more"; \
+		tools/vm/vmtest.sh --no-build $(VMTEST_ARGS); rc=$$?; \
+	fi; exit $$rc
 
 # Benchmarks in the VM, both idle-worker backends in one run (ratios only:
 # TCG time is not real time): green.ko's switch-to and park/wake against

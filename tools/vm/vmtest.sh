@@ -25,7 +25,8 @@
 #   --no-build       use already built module and selftests
 #
 # Exit: 0 all passed; 1 any "not ok", failed program, missing result, kernel
-# splat, failed insmod/rmmod or VM timeout; 77 QEMU cannot run at all.
+# splat, failed insmod/rmmod or VM timeout; 3 the guest stalled (log kept
+# as serial-stalled.log); 77 QEMU cannot run at all.
 # Env: KSFT_DIR (kselftest headers, see tests/selftests/Makefile), QEMU.
 
 set -u -o pipefail
@@ -293,4 +294,8 @@ if [ $fail = 0 ]; then
 	exit 0
 fi
 echo "vmtest: FAILED (log: $LOG)"
+if [ -f "$OUT/stall.txt" ]; then
+	cp "$LOG" "$OUT/serial-stalled.log"
+	exit 3
+fi
 exit 1
