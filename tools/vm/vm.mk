@@ -36,11 +36,12 @@ vmtest-bins: $(addprefix $(VM_TESTS)/,$(TEST_NAMES)) \
 # module cannot be used) and on the futex one. Under TCG the VM runs about
 # ten times slower: the suite is scaled down.
 #
-# Known bug, open: about one run in eight the guest deadlocks at the end of
-# the run (both vCPUs spinning in the kernel with interrupts off, after the
-# last program; green.ko is the suspect). vmtest.sh detects the stall, dumps
-# the vCPUs and exits 3; the run is then repeated once, loudly, so the rest
-# of the suite can still speak. Remove the retry when the bug is fixed.
+# Known problem, open: about one run in eight the guest livelocked at the
+# end (both vCPUs in exc_int3 with interrupts off: the kernel patching its
+# text for rmmod's static key flip under TCG). vmtest.sh now takes the other
+# CPUs offline before rmmod; should a stall still happen, it dumps the
+# vCPUs and exits 3, and the run is repeated once, loudly. Remove the retry
+# once the cause is confirmed and fixed.
 VMTEST_ARGS = --timeout 600 --extra $(VM_TESTS) --extra $(VM_FUTEX) \
 	--env GREEN_TEST_SCALE=10 --env GREEN_PARKER=kmod
 vmtest: vmtest-bins
