@@ -43,7 +43,6 @@ MAN7 := $(wildcard libgreen/man/*.7)
 
 # kselftest harness headers, from Debian's linux-source-6.1 (never copied
 # into the repository).
-KSRC_TAR ?= $(firstword $(wildcard /usr/src/linux-source-6.1.tar.xz))
 KSFT := $(BUILD)/ksft
 
 # --- packages --------------------------------------------------------------
@@ -106,13 +105,9 @@ $(BUILD)/libgreen.pc: libgreen/libgreen.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' $< > $@
 
+# One rule extracts the harness: tests/selftests/Makefile's.
 $(KSFT)/.stamp:
-	@test -n "$(KSRC_TAR)" || { echo "linux-source-6.1 is not installed: run 'make deps'" >&2; exit 1; }
-	@mkdir -p $(KSFT)
-	tar -xJf $(KSRC_TAR) -C $(KSFT) --strip-components=4 --wildcards \
-		'*/tools/testing/selftests/kselftest_harness.h' \
-		'*/tools/testing/selftests/kselftest.h'
-	@touch $@
+	$(MAKE) -C tests/selftests KSFT_DIR=$(abspath $(KSFT)) $(abspath $(KSFT))/.stamp
 
 # --- tools ------------------------------------------------------------------
 

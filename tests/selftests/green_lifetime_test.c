@@ -99,7 +99,14 @@ static void exit_handler(int sig)
 		syscall(SYS_exit, 0);
 }
 
-TEST_F(life, thread_exit_while_parked)
+/*
+ * Eight threads register (NOTIFY, not HOLD: they park as spares and nobody
+ * grants, so a HOLD worker that blocked on, say, mmap_lock while another
+ * spare took its CPU would rightly stay held), park, and get SIGUSR2,
+ * which makes them exit as @fn arranges; every registration must go.
+ */
+static void park_then_exit(struct __test_metadata *_metadata, int fd,
+			   void *(*fn)(void *), bool check_registered)
 {
 	struct sigaction sa = { .sa_handler = exit_handler };
 	struct th_arg a[8];
@@ -109,22 +116,27 @@ TEST_F(life, thread_exit_while_parked)
 	sigaction(SIGUSR2, &sa, NULL);
 	for (i = 0; i < 8; i++) {
 		memset(&a[i], 0, sizeof(a[i]));
-		a[i].fd = self->fd;
+		a[i].fd = fd;
 		a[i].park = 1;
 		a[i].flags = GREEN_REG_NOTIFY;
-		ASSERT_EQ(0, pthread_create(&th[i], NULL, exit_registered_fn,
-					    &a[i]));
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, fn, &a[i]));
 	}
 	for (i = 0; i < 8; i++)
 		ASSERT_TRUE(g_wait_for(&a[i].ready, 5000));
-	EXPECT_TRUE(wait_workers(self->fd, 8));
+	if (check_registered)
+		EXPECT_TRUE(wait_workers(fd, 8));
 	g_sleep_ms(50);
-	/* half return from park with EINTR, half die inside the handler */
 	for (i = 0; i < 8; i++)
 		pthread_kill(th[i], SIGUSR2);
 	for (i = 0; i < 8; i++)
 		pthread_join(th[i], NULL);
-	EXPECT_TRUE(wait_workers(self->fd, 0));
+	EXPECT_TRUE(wait_workers(fd, 0));
+}
+
+/* Half return from park with EINTR, half die inside the handler. */
+TEST_F(life, thread_exit_while_parked)
+{
+	park_then_exit(_metadata, self->fd, exit_registered_fn, true);
 }
 
 static void *exit_in_handler_fn(void *arg)
@@ -135,33 +147,7 @@ static void *exit_in_handler_fn(void *arg)
 
 TEST_F(life, thread_exit_from_signal_while_parked)
 {
-	struct sigaction sa = { .sa_handler = exit_handler };
-	struct th_arg a[8];
-	pthread_t th[8];
-	int i;
-
-	sigaction(SIGUSR2, &sa, NULL);
-	for (i = 0; i < 8; i++) {
-		memset(&a[i], 0, sizeof(a[i]));
-		a[i].fd = self->fd;
-		a[i].park = 1;
-		/*
-		 * Not HOLD: these park as spares and nobody grants, so a
-		 * HOLD worker that blocked on, say, mmap_lock while another
-		 * spare took its CPU would (correctly) stay held.
-		 */
-		a[i].flags = GREEN_REG_NOTIFY;
-		ASSERT_EQ(0, pthread_create(&th[i], NULL, exit_in_handler_fn,
-					    &a[i]));
-	}
-	for (i = 0; i < 8; i++)
-		ASSERT_TRUE(g_wait_for(&a[i].ready, 5000));
-	g_sleep_ms(50);
-	for (i = 0; i < 8; i++)
-		pthread_kill(th[i], SIGUSR2);
-	for (i = 0; i < 8; i++)
-		pthread_join(th[i], NULL);
-	EXPECT_TRUE(wait_workers(self->fd, 0));
+	park_then_exit(_metadata, self->fd, exit_in_handler_fn, false);
 }
 
 /* A child process with parked, held and blocked workers is SIGKILLed. */
