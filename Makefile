@@ -31,7 +31,7 @@ WARN := -Wall -Wextra -Wno-unused-parameter -Wmissing-prototypes \
 BASE_CFLAGS := -std=gnu11 -g -fno-omit-frame-pointer -D_GNU_SOURCE \
 	-Ilibgreen/include -Ilibgreen/src -Ikmod/include/uapi $(WARN)
 CFLAGS ?= -O2
-LDLIBS := -lpthread
+LDLIBS := -luring -lpthread
 
 LIB_SRCS := $(sort $(wildcard libgreen/src/*.c))
 LIB_ASM := libgreen/src/switch_x86_64.S
@@ -47,7 +47,7 @@ KSFT := $(BUILD)/ksft
 
 # --- packages --------------------------------------------------------------
 
-DEPS_BUILD := gcc make libc6-dev pkg-config
+DEPS_BUILD := gcc make libc6-dev pkg-config liburing-dev
 DEPS_CHECK := $(DEPS_BUILD) perl linux-source-6.1 xz-utils valgrind \
 	qemu-system-x86 busybox-static cpio linux-image-amd64 \
 	linux-headers-amd64 kmod

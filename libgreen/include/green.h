@@ -174,6 +174,8 @@ struct green_stats {
 	uint64_t stacks_guarded; /* stacks with a guard page */
 	uint64_t stacks_unguarded; /* stacks over the guard budget */
 	char parker[16];	/* idle-worker backend: "futex" */
+	char poller[16];	/* I/O backend: "io_uring" or "epoll" */
+	char poller_features[128]; /* e.g. "io_uring submit_all msg_ring" */
 };
 
 /**
@@ -188,6 +190,288 @@ struct green_stats {
  */
 int green_stats(struct green_stats *st, struct green_proc_stats *procs,
 		unsigned int nprocs);
+
+/* ---- I/O, timers and deadlines (io.c, sleep.c) ---- */
+
+/*
+ * I/O. A task calling these parks instead of blocking its worker thread:
+ * the operation goes to its processor's io_uring (or, where io_uring is
+ * refused, is retried on epoll readiness). Each returns what the system
+ * call would (a count, a file descriptor, 0) or -errno, and never sets
+ * errno. They work on any file descriptor, blocking or not, created with
+ * plain socket(), open(), pipe(). Called outside a task they are the
+ * plain (blocking) system calls.
+ *
+ * Deadlines: a call ends with -ETIMEDOUT, the operation cancelled in the
+ * kernel, once the earliest of these passes: the deadline of the *_until
+ * variant, the task's deadline (green_deadline_set) and its context's.
+ * A cancelled context ends the call with -ECANCELED. Deadlines are
+ * absolute times on the green_now() clock.
+ *
+ * Environment: GREEN_POLLER "auto" (default: io_uring, else epoll with a
+ * one-line notice), "uring" (fail if refused) or "epoll";
+ * GREEN_URING_DISABLE, a comma-separated list of io_uring features not to
+ * use even when the kernel has them (msg_ring, submit_all, ...; "all"),
+ * to exercise the fallbacks. See green_read(3).
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/** green_now() - CLOCK_MONOTONIC in nanoseconds: the clock of deadlines. */
+int64_t green_now(void);
+
+/**
+ * green_sleep() - park the calling task for @ns nanoseconds (<= 0: yield).
+ * green_sleep_until() - ... until green_now() >= @deadline.
+ * Returns 0, or -ECANCELED / -ETIMEDOUT when the task's context ends
+ * first, -ETIMEDOUT when the task's own deadline comes first. Outside a
+ * task it is nanosleep(2). A sleeping task costs memory, not CPU.
+ */
+int green_sleep(int64_t ns);
+int green_sleep_until(int64_t deadline);
+
+/**
+ * green_deadline_set() - set the calling task's deadline for every
+ * blocking call it makes (0: none); returns the previous one, so that a
+ * caller can restore it. Returns -EPERM outside a task.
+ * green_deadline() - the calling task's deadline, 0 if none.
+ */
+int64_t green_deadline_set(int64_t deadline);
+int64_t green_deadline(void);
+
+ssize_t green_read(int fd, void *buf, size_t n);
+ssize_t green_write(int fd, const void *buf, size_t n);
+ssize_t green_readv(int fd, const struct iovec *iov, int iovcnt);
+ssize_t green_writev(int fd, const struct iovec *iov, int iovcnt);
+ssize_t green_pread(int fd, void *buf, size_t n, off_t off);
+ssize_t green_pwrite(int fd, const void *buf, size_t n, off_t off);
+ssize_t green_recv(int fd, void *buf, size_t n, int flags);
+ssize_t green_send(int fd, const void *buf, size_t n, int flags);
+int green_accept(int fd, struct sockaddr *addr, socklen_t *len);
+int green_connect(int fd, const struct sockaddr *addr, socklen_t len);
+
+/**
+ * green_close() - close @fd. Operations other tasks have in flight on it
+ * end with -EBADF first (never a hang).
+ */
+int green_close(int fd);
+int green_openat(int dirfd, const char *path, int flags, unsigned int mode);
+int green_fsync(int fd);
+
+/**
+ * green_poll() - wait until @fd is ready for @events (POLLIN, POLLOUT,
+ * ...): returns the ready events (> 0) or -errno.
+ */
+int green_poll(int fd, short events);
+
+/* The same, with a per-call deadline (absolute, green_now() clock). */
+ssize_t green_read_until(int fd, void *buf, size_t n, int64_t deadline);
+ssize_t green_write_until(int fd, const void *buf, size_t n,
+			  int64_t deadline);
+ssize_t green_recv_until(int fd, void *buf, size_t n, int flags,
+			 int64_t deadline);
+ssize_t green_send_until(int fd, const void *buf, size_t n, int flags,
+			 int64_t deadline);
+int green_accept_until(int fd, struct sockaddr *addr, socklen_t *len,
+		       int64_t deadline);
+int green_connect_until(int fd, const struct sockaddr *addr, socklen_t len,
+			int64_t deadline);
+int green_poll_until(int fd, short events, int64_t deadline);
+
+
+/* ---- channels and select (chan.c, select.c, chantimer.c) ---- */
+
+/*
+ * green_chan_t - Go's channels. A channel carries fixed-size elements
+ * (elem_size bytes, copied in and out with memcpy) between tasks. With
+ * cap 0 it is unbuffered: a send waits until a receiver takes the value,
+ * which is copied straight from the sender's buffer to the receiver's.
+ * With cap > 0 it is a FIFO of cap elements: a send waits only when it is
+ * full, a receive only when it is empty.
+ *
+ * Blocking calls park the calling task, not its worker thread. They end
+ * early with -ETIMEDOUT when the task's deadline (green_deadline_set) or
+ * the call's own deadline passes, and with the context's code when the
+ * task's context is cancelled; the element is then not transferred.
+ * Called outside a task, an operation that would block returns -EPERM
+ * (one that can complete at once does). A NULL channel is -EINVAL (Go's
+ * nil channel blocks forever; in select, a NULL channel is such a case).
+ *
+ * Closing: receives drain what is buffered, then return -EPIPE with the
+ * element zeroed (Go's zero value and ok == false); sends return -EPIPE;
+ * tasks blocked in either are woken. Where Go panics (send on a closed
+ * channel, closing twice or closing nil) libgreen returns -EPIPE or
+ * -EINVAL, or aborts with "panic: ..." on stderr when GREEN_DEBUG (a
+ * comma-separated list) contains "chanpanic", to find such bugs.
+ */
+typedef struct green_chan green_chan_t;
+
+/**
+ * green_chan_make() - a channel of @cap elements of @elem_size bytes.
+ * @elem_size may be 0 (Go's chan struct{}: only the events count) and at
+ * most 65536, as in Go; @cap 0 is unbuffered. Returns NULL when out of
+ * memory or for a size out of range. Free it with green_chan_free().
+ */
+green_chan_t *green_chan_make(size_t elem_size, size_t cap);
+
+/**
+ * green_chan_free() - free @c. No task may be using it or blocked on it.
+ * Freeing a channel of green_after() or a timer also frees the timer.
+ * NULL is ignored.
+ */
+void green_chan_free(green_chan_t *c);
+
+/**
+ * green_chan_send() - send a copy of *@elem (@elem may be NULL when the
+ * element size is 0). Returns 0 once the value is buffered or taken by a
+ * receiver, or:
+ *   -EPIPE      the channel is (or gets) closed; the value was not sent
+ *   -ETIMEDOUT, -ECANCELED  the task's deadline or context ended the wait
+ *   -EPERM      it would block and the caller is not a task
+ *   -EINVAL     @c is NULL, or @elem is NULL with a non-zero element size
+ */
+int green_chan_send(green_chan_t *c, const void *elem);
+
+/**
+ * green_chan_recv() - receive an element into *@elem (NULL: discard it).
+ * Returns 0, or -EPIPE when the channel is closed and drained (*@elem is
+ * zeroed), or -ETIMEDOUT, -ECANCELED, -EPERM, -EINVAL as for send.
+ */
+int green_chan_recv(green_chan_t *c, void *elem);
+
+/**
+ * green_chan_send_until() - green_chan_send() that gives up with
+ * -ETIMEDOUT at @deadline (absolute, green_now() clock; 0: none).
+ * green_chan_recv_until() - the same for green_chan_recv().
+ */
+int green_chan_send_until(green_chan_t *c, const void *elem,
+			  int64_t deadline);
+int green_chan_recv_until(green_chan_t *c, void *elem, int64_t deadline);
+
+/**
+ * green_chan_try_send() - send only if it needs no waiting: 0, -EAGAIN
+ * when it would block, or -EPIPE, -EINVAL as green_chan_send().
+ * green_chan_try_recv() - the same for receiving: 0, -EAGAIN, -EPIPE
+ * (closed and drained), -EINVAL. Both work outside tasks too.
+ */
+int green_chan_try_send(green_chan_t *c, const void *elem);
+int green_chan_try_recv(green_chan_t *c, void *elem);
+
+/**
+ * green_chan_close() - close @c: no more sends; blocked receivers and
+ * senders are woken (with -EPIPE) and later receives drain the buffer.
+ * green_chan_close_err() - the same, and reports misuse: returns 0, or
+ * -EPIPE when @c was already closed, -EINVAL when @c is NULL.
+ */
+void green_chan_close(green_chan_t *c);
+int green_chan_close_err(green_chan_t *c);
+
+/**
+ * green_chan_len() - elements buffered now (0 for NULL or unbuffered).
+ * green_chan_cap() - the capacity @c was made with (0 for NULL).
+ */
+size_t green_chan_len(green_chan_t *c);
+size_t green_chan_cap(green_chan_t *c);
+
+/*
+ * green_select() - Go's select: wait until one of several channel
+ * operations can proceed, do that one, return its index.
+ */
+#define GREEN_SELECT_SEND 1	/* case: send *elem on chan */
+#define GREEN_SELECT_RECV 2	/* case: receive into elem (NULL: discard) */
+
+#define GREEN_SELECT_NONBLOCK 1	/* flag: Go's default case */
+
+/* Cases with a NULL chan never proceed (Go's nil channel cases). */
+#define GREEN_SELECT_MAX 65536
+
+struct green_select_case {
+	int op;			/* GREEN_SELECT_SEND or GREEN_SELECT_RECV */
+	int err;		/* out, for the chosen case: 0, or -EPIPE when
+				 * the channel was closed (recv: ok == false,
+				 * elem zeroed; send: not sent) */
+	green_chan_t *chan;
+	void *elem;
+};
+
+/**
+ * green_select() - proceed with one of @n @cases.
+ * @flags:    0, or GREEN_SELECT_NONBLOCK to return -EAGAIN at once when
+ *            no case is ready (Go's default case).
+ * @deadline: absolute, green_now() clock; 0 for none.
+ *
+ * When several cases are ready, one is chosen uniformly at random, as in
+ * Go. Returns the index of the case done (its err field set), or:
+ *   -EAGAIN     GREEN_SELECT_NONBLOCK and nothing was ready
+ *   -ETIMEDOUT  @deadline or the task's deadline passed first
+ *   -ECANCELED  the task's context was cancelled (or its code)
+ *   -EPERM      it would block and the caller is not a task
+ *   -EINVAL     a bad op, @n > GREEN_SELECT_MAX, NULL @cases with @n > 0,
+ *               or a send case with NULL elem and non-zero element size
+ *   -ENOMEM     more than 16 cases and no memory for their waiters
+ * With no case ready, no deadline and no context, it waits for ever (Go's
+ * select {} with nil channels).
+ */
+int green_select(struct green_select_case *cases, unsigned int n, int flags,
+		 int64_t deadline);
+
+/*
+ * Timers and tickers (Go's time.After, time.Timer, time.Ticker): each
+ * delivers on a channel of int64_t, capacity 1, the green_now() time at
+ * which it fired; receive from it directly or as a select case. They need
+ * a running runtime, and must be freed before green_run returns.
+ *
+ * As in Go 1.23, stopping or resetting a timer or ticker discards a value
+ * it delivered that was not received yet, so no stale value is received
+ * after stop or reset returns. A ticker drops ticks a slow receiver
+ * misses rather than queueing them.
+ */
+typedef struct green_timer green_timer_t;
+typedef struct green_ticker green_ticker_t;
+
+/**
+ * green_after() - a channel that receives the time once, @ns nanoseconds
+ * from now (<= 0: at once). Free it with green_chan_free(), which stops
+ * the timer. NULL when out of memory or outside a running runtime.
+ */
+green_chan_t *green_after(int64_t ns);
+
+/**
+ * green_timer_make() - a timer that fires once, @ns from now.
+ * green_timer_chan() - its channel (NULL for NULL).
+ * green_timer_stop() - stop it: 1 if that kept it from delivering (it had
+ *                      not fired, or its value was not received yet), 0 if
+ *                      it had already been received or stopped.
+ * green_timer_reset() - stop it and start it again, @ns from now; returns
+ *                      what stop would, or -ENOMEM.
+ * green_timer_free() - stop and free it, with its channel.
+ * NULL timers: -EINVAL (free ignores NULL).
+ */
+green_timer_t *green_timer_make(int64_t ns);
+green_chan_t *green_timer_chan(green_timer_t *t);
+int green_timer_stop(green_timer_t *t);
+int green_timer_reset(green_timer_t *t, int64_t ns);
+void green_timer_free(green_timer_t *t);
+
+/**
+ * green_ticker_make() - a ticker that delivers every @period ns (> 0,
+ * else NULL), the first time @period from now.
+ * green_ticker_chan() - its channel.
+ * green_ticker_stop() - stop it: 0, or -EINVAL.
+ * green_ticker_reset() - stop it and restart with a new @period: 0,
+ *                        -EINVAL (@period <= 0) or -ENOMEM.
+ * green_ticker_free() - stop and free it, with its channel.
+ */
+green_ticker_t *green_ticker_make(int64_t period);
+green_chan_t *green_ticker_chan(green_ticker_t *t);
+int green_ticker_stop(green_ticker_t *t);
+int green_ticker_reset(green_ticker_t *t, int64_t period);
+void green_ticker_free(green_ticker_t *t);
+
+/* ---- sync: Mutex, RWMutex, Cond, Once, Semaphore (sync*.c) ---- */
+
+/* ---- context and errgroup (context.c, errgroup.c) ---- */
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * config.c - read GREEN_PROCS, GREEN_STACK_SIZE and GREEN_STACK_GUARD.
+ * config.c - read GREEN_PROCS, GREEN_STACK_SIZE, GREEN_STACK_GUARD,
+ * GREEN_PARKER and GREEN_POLLER.
  * Bad values are refused with a message naming the variable, the value
  * and what is accepted; they never fall back silently.
  */
@@ -128,6 +129,21 @@ static int read_parker(struct green_config *cfg)
 	return 0;
 }
 
+static int read_poller(struct green_config *cfg)
+{
+	const char *s = getenv("GREEN_POLLER");
+
+	if (!s || !*s || !strcmp(s, "auto"))
+		cfg->poller = POLLER_AUTO;
+	else if (!strcmp(s, "uring") || !strcmp(s, "io_uring"))
+		cfg->poller = POLLER_URING;
+	else if (!strcmp(s, "epoll"))
+		cfg->poller = POLLER_EPOLL;
+	else
+		return bad("GREEN_POLLER", s, "expected auto, uring or epoll");
+	return 0;
+}
+
 int config_read(struct green_config *cfg)
 {
 	int ret;
@@ -139,5 +155,7 @@ int config_read(struct green_config *cfg)
 		ret = read_guard(cfg);
 	if (!ret)
 		ret = read_parker(cfg);
+	if (!ret)
+		ret = read_poller(cfg);
 	return ret;
 }

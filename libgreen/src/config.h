@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "parker.h"
+#include "poller.h"
 #include "stack.h"
 
 struct green_config {
@@ -15,6 +16,7 @@ struct green_config {
 	size_t stack_size;
 	enum stack_guard_mode guard_mode;
 	enum parker_choice parker;
+	enum poller_choice poller;
 };
 
 /*

@@ -85,6 +85,15 @@ uint32_t runqlen(struct p *p)
  * Take half of @victim's queue into @p's (which must be empty), returning
  * one task to run now. With @steal_next, a lone runnext may be taken too.
  */
+/* About 3 us, without a system call (usleep would sleep far longer). */
+static void runnext_grace(void)
+{
+	uint64_t until = now_ns() + 3000;
+
+	while (now_ns() < until)
+		cpu_relax();
+}
+
 struct g *runqsteal(struct p *p, struct p *victim, bool steal_next)
 {
 	uint32_t h, t, n, i, mytail;
@@ -104,6 +113,21 @@ struct g *runqsteal(struct p *p, struct p *victim, bool steal_next)
 						 memory_order_relaxed);
 			if (!g)
 				return NULL;
+			/*
+			 * A running victim is about to switch to its runnext
+			 * (a task it just woke, likely talking to it): give
+			 * it a moment first, as Go does, so that the pair
+			 * stays on one processor.
+			 */
+			if (atomic_load_explicit(&victim->status,
+						 memory_order_relaxed) ==
+			    P_RUNNING) {
+				runnext_grace();
+				g = atomic_load_explicit(&victim->runnext,
+							 memory_order_relaxed);
+				if (!g)
+					return NULL;
+			}
 			if (atomic_compare_exchange_strong_explicit(
 				    &victim->runnext, &g, NULL,
 				    memory_order_acquire, memory_order_relaxed))

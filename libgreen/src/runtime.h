@@ -33,6 +33,11 @@
 /* How long a spinning worker polls for work before parking, in ns. */
 #define SPIN_NS 30000
 
+/* How long a worker polls its own ring before sleeping, in ns. */
+#ifndef SPIN_IO_NS
+#define SPIN_IO_NS 50000
+#endif
+
 enum g_status {
 	G_FREE,		/* on a free list, not a task */
 	G_RUNNABLE,	/* in a run queue */
@@ -53,6 +58,7 @@ enum switch_action {
 	SW_PARK,	/* it is parked: release the lock it parked under */
 	SW_EXIT,	/* it finished: free it */
 	SW_REQUEUE,	/* it lost its P in a syscall: global queue */
+	SW_WAIT,	/* parked by wait_park: commit, then release the lock */
 };
 
 struct m;
@@ -76,10 +82,29 @@ struct g {
 	uint32_t batch_n;	/* on a queued batch's first task: length */
 	_Atomic uint8_t status;	/* enum g_status */
 	struct san_fiber san;	/* sanitizer bookkeeping, see sanitizer.h */
+
+	/*
+	 * Blocking (wait.c): a second cache line, touched only by a task
+	 * that blocks and by whoever wakes it, never by spawn and run.
+	 */
+	_Alignas(CACHELINE) _Atomic uint64_t wstate; /* see wait.h */
+	uint8_t wreason;		/* enum wait_reason */
+	const void *wobj;		/* what it waits on (a channel, ...) */
+	uint64_t wsince;		/* when it blocked, ns; 0 if unknown */
+	struct green_ctx *ctx;		/* its context, or NULL (context.c) */
+	struct g *ctx_next, *ctx_prev;	/* on ctx's list of blocked tasks */
+	/* Interrupts this wait when a context ends it, for waits that must
+	 * be cancelled at their source (I/O in the kernel); NULL: the
+	 * context wakes the task directly. */
+	void (*wcancel)(struct g *g, int code);
+	int64_t deadline;		/* the task's deadline (ns), 0: none */
 } __attribute__((aligned(CACHELINE)));
 
 struct p {
 	int id;
+	struct timers *timers;		/* timer.c */
+	struct poller *poll;		/* poller.h: this P's I/O backend */
+	struct m *poll_m;		/* idle M waiting in this P's poller */
 	struct m *m;			/* owner, when running */
 	struct p *link;			/* idle list */
 	uint32_t gcheck;		/* picks until the global queue's turn */
@@ -233,6 +258,7 @@ void g_teardown_all(void);
 void g_switch(struct g *cur, struct g *next, enum switch_action act,
 	      _Atomic int *lock);
 void g_park(_Atomic int *lock);
+void g_park_wait(_Atomic int *lock);
 void g_ready(struct g *g);
 
 /* sched.c */

@@ -69,6 +69,7 @@
  * called green_run waits for every M, then frees all tasks and stacks.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,9 +79,11 @@
 #include "config.h"
 #include "overflow.h"
 #include "parker.h"
+#include "poller.h"
 #include "runq.h"
 #include "runtime.h"
 #include "sanitizer.h"
+#include "timer.h"
 
 /* Adaptive mutexes spin briefly before sleeping: held for a few
  * instructions, they are rarely worth a futex round trip. */
@@ -141,6 +144,41 @@ static struct p *pidleget(void)
 	return p;
 }
 
+/* Take @p off the idle list wherever it is; sched.lock held. */
+static void pidleremove(struct p *p)
+{
+	struct p **pp;
+
+	for (pp = &sched.pidle; *pp; pp = &(*pp)->link) {
+		if (*pp == p) {
+			*pp = p->link;
+			atomic_fetch_sub(&sched.npidle, 1);
+			return;
+		}
+	}
+}
+
+/*
+ * An idle P taken for another M: the M waiting in its poller (if any)
+ * loses it, and is kicked so that it notices; sched.lock held.
+ */
+static struct p *pidleget_evict(void)
+{
+	struct p *p = pidleget();
+
+	if (p && p->poll_m) {
+		p->poll_m = NULL;
+		poller_kick(p);
+	}
+	return p;
+}
+
+/* Does an idle @p need an M waiting in its poller (I/O, timers)? */
+static bool p_needs_poll(struct p *p)
+{
+	return p->poll && (poller->busy(p) || timers_next(p) != INT64_MAX);
+}
+
 static void acquirep(struct m *m, struct p *p)
 {
 	m->p = p;
@@ -153,7 +191,7 @@ struct p *pidleget_any(void)
 	struct p *p;
 
 	pthread_mutex_lock(&sched.lock);
-	p = pidleget();
+	p = pidleget_evict();
 	pthread_mutex_unlock(&sched.lock);
 	return p;
 }
@@ -167,7 +205,8 @@ static void startm_p_locked(struct p *p, bool spinning);
 void handoffp(struct p *p)
 {
 	pthread_mutex_lock(&sched.lock);
-	if (!runqempty(p) || atomic_load(&sched.gq_size) > 0)
+	if (!runqempty(p) || atomic_load(&sched.gq_size) > 0 ||
+	    p_needs_poll(p))
 		startm_p_locked(p, false);
 	else
 		pidleput(p);
@@ -221,6 +260,16 @@ static void startm_p_locked(struct p *p, bool spinning)
 		p = pidleget();
 		if (!p)
 			goto undo;
+		if (p->poll_m) {
+			/* Its M waits in its poller: wake that one. */
+			m = p->poll_m;
+			p->poll_m = NULL;
+			m->spinning = spinning;
+			atomic_store_explicit(&m->nextp, p,
+					      memory_order_release);
+			poller_kick(p);
+			return;
+		}
 	}
 	m = sched.midle;
 	if (!m) {
@@ -331,14 +380,99 @@ static bool any_work(void)
 	return false;
 }
 
+/* Reap @p's I/O completions and run its due timers; @p is held. */
+static void poll_and_timers(struct p *p)
+{
+	int64_t next = timers_next(p);
+
+	if (p->poll)
+		poller->reap(p);
+	if (next != INT64_MAX) {
+		int64_t now = (int64_t)now_ns();
+
+		if (next <= now)
+			timers_run(p, now);
+	}
+}
+
+/*
+ * Woken in its poller, @p (just taken back) reaps its completions. When
+ * another M is spinning for work, the tasks go to it through the global
+ * queue and this M goes back to sleep: the tasks then issue their next
+ * operations on the spinner's ring, and two tasks talking to each other
+ * end up on one processor, where a completion is delivered without
+ * waking a thread on another CPU (io_uring runs it on the submitter).
+ * Returns true, with sched.lock held, when it gave them away.
+ */
+static bool give_to_spinner(struct p *p)
+{
+	struct g *head = NULL, *tail = NULL, *g;
+
+	poll_and_timers(p);
+	if (!atomic_load(&sched.nmspinning) || runqempty(p))
+		return false;
+	while ((g = runqget(p))) {
+		g->link = NULL;
+		if (tail)
+			tail->link = g;
+		else
+			head = g;
+		tail = g;
+	}
+	pthread_mutex_lock(&sched.lock);
+	for (g = head; g; g = head) {
+		head = g->link;
+		globrunqput(g);
+	}
+	return true;
+}
+
+/*
+ * @m left @p idle with itself as its poll_m: wait in @p's poller until a
+ * completion, a timer or a kick. Returns @p, taken back, or NULL when @m
+ * was handed a P (nextp), lost @p to another M, or the runtime stops.
+ */
+static struct p *poll_idle(struct m *m, struct p *p)
+{
+	atomic_fetch_add_explicit(&sched.worker_parks, 1,
+				  memory_order_relaxed);
+	for (;;) {
+		bool mine;
+
+		pthread_mutex_lock(&sched.lock);
+		mine = p->poll_m == m;
+		pthread_mutex_unlock(&sched.lock);
+		if (!mine ||
+		    atomic_load_explicit(&m->nextp, memory_order_acquire) ||
+		    atomic_load(&sched.shutdown))
+			break;
+		poller->wait(p, timers_next(p));
+		pthread_mutex_lock(&sched.lock);
+		if (atomic_load(&m->nextp) || atomic_load(&sched.shutdown) ||
+		    p->poll_m != m) {
+			pthread_mutex_unlock(&sched.lock);
+			break;
+		}
+		pidleremove(p);
+		p->poll_m = NULL;
+		pthread_mutex_unlock(&sched.lock);
+		return p;
+	}
+	pthread_mutex_lock(&sched.lock);
+	if (p->poll_m == m)
+		p->poll_m = NULL;
+	pthread_mutex_unlock(&sched.lock);
+	return NULL;
+}
+
 /* Find a task for @m (which holds a P), parking while there is none.
  * Returns NULL when the runtime shuts down. */
 static struct g *findrunnable(struct m *m)
 {
-	uint64_t spin_start = 0;
-	struct p *p;
+	uint64_t spin_start = 0, io_spin_start = 0;
+	bool was_spinning, polling;
+	struct p *p, *idlep;
 	struct g *g;
-	bool was_spinning;
 
 top:
 	if (!m->p) {
@@ -352,6 +486,7 @@ top:
 	p = m->p;
 	if (atomic_load_explicit(&sched.shutdown, memory_order_relaxed))
 		return NULL;
+	poll_and_timers(p);
 	if (global_turn(p)) {
 		g = globrunqget(p, 1);
 		if (g)
@@ -383,6 +518,22 @@ top:
 			goto top;
 		}
 	}
+	/*
+	 * I/O in flight: its completion often comes within microseconds,
+	 * and a worker that is running sees it at once, where a sleeping
+	 * one is woken across CPUs in tens of microseconds.
+	 */
+	if (p->poll && poller->busy(p)) {
+		if (!io_spin_start)
+			io_spin_start = now_ns();
+		if (now_ns() - io_spin_start < SPIN_IO_NS) {
+			int i;
+
+			for (i = 0; i < 64; i++)
+				cpu_relax();
+			goto top;
+		}
+	}
 
 	/* Nothing: give the P back and sleep. */
 	pthread_mutex_lock(&sched.lock);
@@ -396,10 +547,15 @@ top:
 		runqput_chain(p, g->link);
 		goto found;
 	}
+idle_locked:
 	pidleput(p);
+	polling = p_needs_poll(p);
+	if (polling)
+		p->poll_m = m;
 	m->p = NULL;
 	pthread_mutex_unlock(&sched.lock);
 
+	idlep = p;
 	was_spinning = m->spinning;
 	if (m->spinning) {
 		m->spinning = false;
@@ -407,7 +563,13 @@ top:
 	}
 	if (was_spinning && any_work()) {
 		pthread_mutex_lock(&sched.lock);
-		p = pidleget();
+		if (polling && idlep->poll_m == m) {
+			/* Ours still: take it back rather than another. */
+			pidleremove(p);
+			p->poll_m = NULL;
+		} else {
+			p = pidleget_evict();
+		}
 		pthread_mutex_unlock(&sched.lock);
 		if (p) {
 			acquirep(m, p);
@@ -417,7 +579,20 @@ top:
 			goto top;
 		}
 	}
-	stopm(m);
+	if (polling) {
+		struct p *own = poll_idle(m, idlep);
+
+		if (own) {
+			acquirep(m, own);
+			spin_start = 0;
+			p = own;
+			if (give_to_spinner(p))
+				goto idle_locked;
+			goto top;
+		}
+	}
+	if (!atomic_load(&m->nextp))
+		stopm(m);
 	p = atomic_exchange(&m->nextp, NULL);
 	if (!p)
 		return NULL;	/* shutdown */
@@ -494,6 +669,7 @@ static void *m_main(void *arg)
 void sched_shutdown(void)
 {
 	struct m *m;
+	int i;
 
 	pthread_mutex_lock(&sched.lock);
 	atomic_store(&sched.shutdown, true);
@@ -501,6 +677,9 @@ void sched_shutdown(void)
 		sched.midle = m->link;
 		parker->unpark(m);
 	}
+	for (i = 0; i < sched.nprocs; i++)
+		if (sched.allp[i].poll_m)
+			poller_kick(&sched.allp[i]);
 	pthread_mutex_unlock(&sched.lock);
 }
 
@@ -549,6 +728,8 @@ static int sched_init(const struct green_config *cfg)
 		p->rand = 0x9e3779b97f4a7c15ULL * (i + 1) ^ now_ns();
 		if (!p->rand)
 			p->rand = 1;
+		if (timers_init(p))
+			return -ENOMEM;
 	}
 	for (i = cfg->nprocs - 1; i >= 1; i--)
 		pidleput(&sched.allp[i]);
@@ -557,9 +738,51 @@ static int sched_init(const struct green_config *cfg)
 	return 0;
 }
 
+static void pollers_fini(void)
+{
+	int i;
+
+	for (i = 0; i < sched.nprocs; i++)
+		if (sched.allp[i].poll)
+			poller->fini(&sched.allp[i]);
+	poller->global_fini();
+}
+
+/*
+ * Pick the I/O backend and give each P its poller. With GREEN_POLLER
+ * unset, a ring that cannot be set up (locked-memory limits, old kernels)
+ * means epoll for every P, with the notice poller_select prints.
+ */
+static int pollers_init(enum poller_choice choice)
+{
+	int i, ret;
+
+	ret = poller_select(choice);
+	if (ret)
+		return ret;
+	for (i = 0; i < sched.nprocs; i++) {
+		ret = poller->init(&sched.allp[i]);
+		if (!ret)
+			continue;
+		pollers_fini();
+		if (choice != POLLER_AUTO || poller == &poller_epoll)
+			return ret;
+		fprintf(stderr, "libgreen: io_uring setup failed (%s); using epoll\n",
+			strerror(-ret));
+		return pollers_init(POLLER_EPOLL);
+	}
+	return 0;
+}
+
 /* Free everything and return the global state to its initial values. */
 static void sched_fini(void)
 {
+	int i;
+
+	for (i = 0; sched.allp && i < sched.nprocs; i++) {
+		timers_fini(&sched.allp[i]);
+		sched.allp[i].poll_m = NULL;
+	}
 	g_teardown_all();
 	free(sched.allp);
 	sched.allp = NULL;
@@ -599,9 +822,12 @@ int green_run(void (*fn)(void *), void *arg)
 	ret = parker_select(cfg.parker);
 	if (ret)
 		goto out_fini;
-	ret = overflow_install();
+	ret = pollers_init(cfg.poller);
 	if (ret)
 		goto out_parker;
+	ret = overflow_install();
+	if (ret)
+		goto out_pollers;
 	ret = sysmon_start();
 	if (ret)
 		goto out_signals;
@@ -644,6 +870,8 @@ out_m0:
 	free(m0);
 out_signals:
 	overflow_uninstall();
+out_pollers:
+	pollers_fini();
 out_parker:
 	parker->fini();
 out_fini:

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "parker.h"
+#include "poller.h"
 #include "runtime.h"
 
 static uint64_t rd(const uint64_t *f)
@@ -59,5 +60,8 @@ int green_stats(struct green_stats *st, struct green_proc_stats *procs,
 	st->stack_size = sched.stack_size;
 	stack_counts(&st->stacks_guarded, &st->stacks_unguarded);
 	strncpy(st->parker, parker->name, sizeof(st->parker) - 1);
+	strncpy(st->poller, poller->name, sizeof(st->poller) - 1);
+	strncpy(st->poller_features, poller->features(),
+		sizeof(st->poller_features) - 1);
 	return sched.nprocs;
 }

@@ -17,10 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctx.h"
 #include "overflow.h"
 #include "runq.h"
 #include "runtime.h"
 #include "sanitizer.h"
+#include "wait.h"
 
 #define GFREE_LOCAL_MAX 64	/* free tasks a P keeps */
 #define GFREE_BATCH 32		/* moved to or from the global list */
@@ -35,9 +37,10 @@ static int chunk_new(void)
 	struct gchunk *c;
 	unsigned int i, b;
 
-	c = calloc(1, sizeof(*c) + GCHUNK * sizeof(struct g));
+	c = aligned_alloc(CACHELINE, sizeof(*c) + GCHUNK * sizeof(struct g));
 	if (!c)
 		return -ENOMEM;
+	memset(c, 0, sizeof(*c) + GCHUNK * sizeof(struct g));
 	c->n = GCHUNK;
 	c->next = sched.chunks;
 	sched.chunks = c;
@@ -172,6 +175,12 @@ static inline void g_after_switch(struct m *m)
 		g_requeue_global(prev);
 		wakep();
 		break;
+	case SW_WAIT:
+		wait_commit(prev);
+		if (m->pend_lock)
+			atomic_store_explicit(m->pend_lock, 0,
+					      memory_order_release);
+		break;
 	case SW_NONE:
 		break;
 	}
@@ -247,8 +256,12 @@ static void g_exit(void) __attribute__((noreturn));
 static void g_exit(void)
 {
 	struct m *m = m_self();
+	struct g *g = m->curg;
 
-	if (m->curg->id == 1)
+	if (__builtin_expect(g->ctx != NULL, 0))
+		ctx_task_exit(g);
+	g->deadline = 0;
+	if (g->id == 1)
 		sched_shutdown();
 	g_leave(m, SW_EXIT, NULL);
 	__builtin_unreachable();
@@ -377,6 +390,15 @@ void g_park(_Atomic int *lock)
 	atomic_store_explicit(&m->curg->status, G_WAITING,
 			      memory_order_relaxed);
 	g_leave(m, SW_PARK, lock);
+}
+
+void g_park_wait(_Atomic int *lock)
+{
+	struct m *m = m_self();
+
+	atomic_store_explicit(&m->curg->status, G_WAITING,
+			      memory_order_relaxed);
+	g_leave(m, SW_WAIT, lock);
 }
 
 void g_ready(struct g *g)

@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: MIT
+/*
+ * poller_uring.c - the io_uring backend: one ring per processor.
+ *
+ * A task's operation becomes one SQE (two with a deadline: the operation
+ * linked to an IORING_OP_LINK_TIMEOUT, so the kernel cancels it when the
+ * deadline passes), whose user_data is the struct io_op on the task's
+ * stack. SQEs are not submitted one by one: they are flushed when the P
+ * goes through the scheduler (reap) or when 32 are queued, so a busy P
+ * submits a batch per io_uring_enter. The completion's reaper stores the
+ * result and wakes the task (wait.h), which finds it in its op.
+ *
+ * Features, probed at green_run and each disabled by GREEN_URING_DISABLE:
+ *   ext_arg     waiting with a timeout without an extra SQE: required (5.11)
+ *   submit_all  IORING_SETUP_SUBMIT_ALL: one bad SQE does not stall the rest
+ *   msg_ring    IORING_OP_MSG_RING: a P kicks another's ring directly from
+ *               its own; otherwise an eventfd read kept armed on each ring
+ *   cancel_fd   IORING_ASYNC_CANCEL_FD|ALL at shutdown; otherwise ANY/one
+ *               by one
+ * Probed but not used, and why:
+ *   coop_taskrun, defer_taskrun, single_issuer: they deliver completions
+ *   only when the submitting thread enters the kernel, or only to it. A P
+ *   moves between threads (a worker blocked in a syscall hands its P on),
+ *   and the thread that waits on the ring is not always the one that
+ *   submitted, so completions could sit unseen behind a thread asleep
+ *   elsewhere. The default mode interrupts the submitter to post them.
+ *
+ * Cancellation: a context or green_close asks for an operation to end by
+ * queueing it on its ring's cancel queue and kicking the ring; the holder
+ * submits IORING_OP_ASYNC_CANCEL for it at its next reap, before it reaps
+ * again, so the op is still in flight when the cancel names it. The task
+ * resumes only on its operation's own completion, so its buffer is never
+ * written after it has resumed.
+ */
+#include <errno.h>
+#include <liburing.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "ctx.h"
+#include "lock.h"
+#include "poller.h"
+#include "runtime.h"
+#include "wait.h"
+
+#define RING_ENTRIES 256
+#define SUBMIT_BATCH 32
+#define TAG_IGNORE 0ULL		/* link timeouts, cancels, msg_ring sends */
+#define TAG_KICK 1ULL		/* a kick: msg_ring or the eventfd read */
+#define DRAIN_NS 2000000000LL	/* shutdown: wait for cancelled ops */
+
+enum {
+	F_EXT_ARG = 1 << 0,
+	F_SUBMIT_ALL = 1 << 1,
+	F_MSG_RING = 1 << 2,
+	F_CANCEL_FD = 1 << 3,
+	F_COOP_TASKRUN = 1 << 4,	/* probed only */
+	F_SINGLE_ISSUER = 1 << 5,	/* probed only */
+	F_DEFER_TASKRUN = 1 << 6,	/* probed only */
+};
+
+struct poller {
+	struct io_uring ring;
+	_Atomic int lock;		/* inflight and cancelq */
+	struct io_op *inflight;
+	struct io_op *cancelq;
+	_Atomic uint32_t ninflight;
+	unsigned int queued;		/* SQEs not yet submitted */
+	int efd;			/* kick eventfd */
+	uint64_t efd_buf;
+	bool efd_armed;
+	_Atomic bool kicked;		/* a kick is on its way */
+};
+
+static unsigned int features;	/* in use */
+static unsigned int probed;	/* the kernel has them */
+static char feature_str[128];
+
+static bool disabled(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *s = list;
+
+	if (!list)
+		return false;
+	if (!strcmp(list, "all"))
+		return true;
+	while ((s = strstr(s, name))) {
+		if ((s == list || s[-1] == ',') && (s[n] == ',' || !s[n]))
+			return true;
+		s += n;
+	}
+	return false;
+}
+
+static int setup_flags(void)
+{
+	return features & F_SUBMIT_ALL ? IORING_SETUP_SUBMIT_ALL : 0;
+}
+
+/* Can a ring be set up with @flags? */
+static bool try_flags(unsigned int flags)
+{
+	struct io_uring r;
+
+	if (io_uring_queue_init(4, &r, flags))
+		return false;
+	io_uring_queue_exit(&r);
+	return true;
+}
+
+static int uring_global_init(void)
+{
+	const char *off = getenv("GREEN_URING_DISABLE");
+	struct io_uring_probe *pr;
+	struct io_uring r;
+	int ret;
+
+	probed = 0;
+	ret = io_uring_queue_init(4, &r, 0);
+	if (ret)
+		return ret;	/* -ENOSYS, -EPERM: refused */
+	if (r.features & IORING_FEAT_EXT_ARG)
+		probed |= F_EXT_ARG;
+	pr = io_uring_get_probe_ring(&r);
+	if (pr) {
+		if (io_uring_opcode_supported(pr, IORING_OP_MSG_RING))
+			probed |= F_MSG_RING;
+		io_uring_free_probe(pr);
+	}
+	io_uring_queue_exit(&r);
+	if (!(probed & F_EXT_ARG))
+		return -EOPNOTSUPP;
+	if (try_flags(IORING_SETUP_SUBMIT_ALL))
+		probed |= F_SUBMIT_ALL | F_CANCEL_FD;	/* both 5.18/5.19 */
+	if (try_flags(IORING_SETUP_COOP_TASKRUN))
+		probed |= F_COOP_TASKRUN;
+	if (try_flags(IORING_SETUP_SINGLE_ISSUER))
+		probed |= F_SINGLE_ISSUER;
+	if (try_flags(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN))
+		probed |= F_DEFER_TASKRUN;
+	features = probed & (F_EXT_ARG | F_SUBMIT_ALL | F_MSG_RING |
+			     F_CANCEL_FD);
+	if (disabled(off, "submit_all"))
+		features &= ~F_SUBMIT_ALL;
+	if (disabled(off, "msg_ring"))
+		features &= ~F_MSG_RING;
+	if (disabled(off, "cancel_fd"))
+		features &= ~F_CANCEL_FD;
+	snprintf(feature_str, sizeof(feature_str), "io_uring%s%s%s%s",
+		 features & F_SUBMIT_ALL ? " submit_all" : "",
+		 features & F_MSG_RING ? " msg_ring" : " eventfd",
+		 features & F_CANCEL_FD ? " cancel_fd" : "",
+		 probed & F_DEFER_TASKRUN ? " (defer_taskrun: unused)" : "");
+	return 0;
+}
+
+static void uring_global_fini(void)
+{
+}
+
+static const char *uring_features(void)
+{
+	return feature_str;
+}
+
+static struct io_uring_sqe *sqe_get(struct poller *r)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+
+	if (!sqe) {
+		io_uring_submit(&r->ring);
+		r->queued = 0;
+		sqe = io_uring_get_sqe(&r->ring);
+	}
+	return sqe;	/* not NULL: the SQ was just emptied */
+}
+
+static void arm_kick_read(struct poller *r)
+{
+	struct io_uring_sqe *sqe;
+
+	if (r->efd_armed)
+		return;
+	sqe = sqe_get(r);
+	io_uring_prep_read(sqe, r->efd, &r->efd_buf, sizeof(r->efd_buf), 0);
+	io_uring_sqe_set_data64(sqe, TAG_KICK);
+	r->efd_armed = true;
+	r->queued++;
+}
+
+static int uring_init(struct p *p)
+{
+	struct io_uring_params params = { 0 };
+	struct poller *r;
+	int ret;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->efd = -1;
+	params.flags = setup_flags();
+	params.flags |= IORING_SETUP_CQSIZE;
+	params.cq_entries = 4 * RING_ENTRIES;
+	ret = io_uring_queue_init_params(RING_ENTRIES, &r->ring, &params);
+	if (ret) {
+		free(r);
+		return ret;
+	}
+	/* Kicks from threads without a ring of their own (and all kicks
+	 * without msg_ring) come through an eventfd read kept armed. */
+	r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->efd < 0) {
+		ret = -errno;
+		io_uring_queue_exit(&r->ring);
+		free(r);
+		return ret;
+	}
+	arm_kick_read(r);
+	io_uring_submit(&r->ring);
+	r->queued = 0;
+	p->poll = r;
+	return 0;
+}
+
+/* Remove @op from the in-flight list; r->lock held. */
+static void inflight_del(struct poller *r, struct io_op *op)
+{
+	if (op->prev)
+		op->prev->next = op->next;
+	else
+		r->inflight = op->next;
+	if (op->next)
+		op->next->prev = op->prev;
+	op->inflight = false;
+	atomic_fetch_sub_explicit(&r->ninflight, 1, memory_order_relaxed);
+}
+
+/* Consume completions; with @wake, make their tasks runnable. */
+static int reap_cqes(struct poller *r, bool wake)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, n = 0;
+	int woken = 0;
+
+	io_uring_for_each_cqe(&r->ring, head, cqe) {
+		uint64_t ud = cqe->user_data;
+		struct io_op *op;
+
+		n++;
+		if (ud == TAG_IGNORE)
+			continue;
+		if (ud == TAG_KICK) {
+			if (cqe->res != 0)	/* msg_ring's res is 0 */
+				r->efd_armed = false;
+			atomic_store_explicit(&r->kicked, false,
+					      memory_order_release);
+			continue;
+		}
+		op = (struct io_op *)(uintptr_t)ud;
+		op->res = cqe->res;
+		spin_lock(&r->lock);
+		inflight_del(r, op);
+		spin_unlock(&r->lock);
+		if (wake && wait_wake(op->g, op->token, 0))
+			woken++;
+	}
+	io_uring_cq_advance(&r->ring, n);
+	return woken;
+}
+
+/* Submit cancels for the queued requests; the holder, before reaping. */
+static void submit_cancels(struct poller *r)
+{
+	struct io_op *list, *op;
+
+	if (!__atomic_load_n(&r->cancelq, __ATOMIC_RELAXED))
+		return;
+	spin_lock(&r->lock);
+	list = r->cancelq;
+	r->cancelq = NULL;
+	for (op = list; op; op = op->cnext)
+		op->cancel_queued = false;
+	spin_unlock(&r->lock);
+	/*
+	 * The ops are still in flight: only this thread reaps this ring, and
+	 * it submits the cancels below before reaping again.
+	 */
+	for (op = list; op; op = op->cnext) {
+		struct io_uring_sqe *sqe = sqe_get(r);
+
+		io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
+		io_uring_sqe_set_data64(sqe, TAG_IGNORE);
+		r->queued++;
+	}
+}
+
+static int uring_reap(struct p *p)
+{
+	struct poller *r = p->poll;
+
+	submit_cancels(r);
+	arm_kick_read(r);
+	if (r->queued) {
+		io_uring_submit(&r->ring);
+		r->queued = 0;
+	}
+	if (!io_uring_cq_ready(&r->ring))
+		return 0;
+	return reap_cqes(r, true);
+}
+
+static void uring_wait(struct p *p, int64_t deadline)
+{
+	struct poller *r = p->poll;
+	struct __kernel_timespec ts, *tsp = NULL;
+	struct io_uring_cqe *cqe;
+
+	if (io_uring_cq_ready(&r->ring))
+		return;
+	if (deadline != INT64_MAX) {
+		int64_t d = deadline - (int64_t)now_ns();
+
+		if (d <= 0)
+			return;
+		ts.tv_sec = d / 1000000000;
+		ts.tv_nsec = d % 1000000000;
+		tsp = &ts;
+	}
+	/* Peeks only: with ext_arg, waiting touches neither SQ nor CQ head. */
+	io_uring_wait_cqes(&r->ring, &cqe, 1, tsp, NULL);
+}
+
+static bool uring_busy(struct p *p)
+{
+	struct poller *r = p->poll;
+
+	return atomic_load_explicit(&r->ninflight, memory_order_relaxed) ||
+	       r->queued;
+}
+
+static void uring_kick(struct p *p)
+{
+	struct poller *r = p->poll;
+	struct m *m = m_self();
+	uint64_t one = 1;
+
+	if (atomic_exchange_explicit(&r->kicked, true, memory_order_acq_rel))
+		return;		/* one is on its way */
+	if (features & F_MSG_RING) {
+		struct p *own = m && m->p ? m->p : NULL;
+		struct poller *src = own ? own->poll : NULL;
+		struct io_uring_sqe *sqe;
+
+		if (src && own != p) {
+			sqe = sqe_get(src);
+			io_uring_prep_msg_ring(sqe, r->ring.ring_fd, 0,
+					       TAG_KICK, 0);
+			io_uring_sqe_set_data64(sqe, TAG_IGNORE);
+			io_uring_submit(&src->ring);
+			src->queued = 0;
+			return;
+		}
+	}
+	if (write(r->efd, &one, sizeof(one)) < 0)
+		atomic_store(&r->kicked, false);
+}
+
+static void cancel_queue(struct poller *r, struct io_op *op)
+{
+	if (op->inflight && !op->cancel_queued) {
+		op->cancel_queued = true;
+		op->cnext = r->cancelq;
+		r->cancelq = op;
+	}
+}
+
+static void uring_op_cancel(struct io_op *op, int code)
+{
+	struct poller *r = op->p->poll;
+	int zero = 0;
+
+	if (!atomic_compare_exchange_strong(&op->cancel_code, &zero, code))
+		return;
+	spin_lock(&r->lock);
+	cancel_queue(r, op);
+	spin_unlock(&r->lock);
+	poller_kick(op->p);
+}
+
+/* Context ended the wait of @g, which is in an op on some ring. */
+static void uring_wcancel(struct g *g, int code)
+{
+	uring_op_cancel((struct io_op *)g->wobj, code);
+}
+
+static void uring_cancel_fd(int fd)
+{
+	int i;
+
+	for (i = 0; i < sched.nprocs; i++) {
+		struct p *p = &sched.allp[i];
+		struct poller *r = p->poll;
+		struct io_op *op;
+		bool any = false;
+
+		if (!r || !atomic_load(&r->ninflight))
+			continue;
+		spin_lock(&r->lock);
+		for (op = r->inflight; op; op = op->next) {
+			int zero = 0;
+
+			if (op->fd != fd || op->kind == IO_CLOSE)
+				continue;
+			atomic_compare_exchange_strong(&op->cancel_code, &zero,
+						       -EBADF);
+			cancel_queue(r, op);
+			any = true;
+		}
+		spin_unlock(&r->lock);
+		if (any)
+			poller_kick(p);
+	}
+}
+
+static void prep(struct io_uring_sqe *sqe, struct io_op *op)
+{
+	switch (op->kind) {
+	case IO_READ:
+		io_uring_prep_read(sqe, op->fd, op->buf, op->len, -1);
+		break;
+	case IO_WRITE:
+		io_uring_prep_write(sqe, op->fd, op->buf, op->len, -1);
+		break;
+	case IO_READV:
+		io_uring_prep_readv(sqe, op->fd, op->iov, op->iovcnt, -1);
+		break;
+	case IO_WRITEV:
+		io_uring_prep_writev(sqe, op->fd, op->iov, op->iovcnt, -1);
+		break;
+	case IO_PREAD:
+		io_uring_prep_read(sqe, op->fd, op->buf, op->len, op->off);
+		break;
+	case IO_PWRITE:
+		io_uring_prep_write(sqe, op->fd, op->buf, op->len, op->off);
+		break;
+	case IO_RECV:
+		io_uring_prep_recv(sqe, op->fd, op->buf, op->len, op->flags);
+		break;
+	case IO_SEND:
+		io_uring_prep_send(sqe, op->fd, op->buf, op->len, op->flags);
+		break;
+	case IO_ACCEPT:
+		io_uring_prep_accept(sqe, op->fd, op->addr, op->addrlen,
+				     op->flags);
+		break;
+	case IO_CONNECT:
+		io_uring_prep_connect(sqe, op->fd, op->addr, op->alen);
+		break;
+	case IO_CLOSE:
+		io_uring_prep_close(sqe, op->fd);
+		break;
+	case IO_OPENAT:
+		io_uring_prep_openat(sqe, op->fd, op->path, op->flags,
+				     op->mode);
+		break;
+	case IO_FSYNC:
+		io_uring_prep_fsync(sqe, op->fd, op->flags);
+		break;
+	case IO_POLL:
+		io_uring_prep_poll_add(sqe, op->fd, (unsigned int)op->flags);
+		break;
+	case IO_NKINDS:
+		break;
+	}
+}
+
+static int64_t uring_io(struct io_op *op)
+{
+	struct m *m = m_self();
+	struct g *g = m->curg;
+	struct p *p = m->p;
+	struct poller *r = p->poll;
+	struct io_uring_sqe *sqe;
+	int64_t deadline;
+	int code;
+
+	if (g->ctx && (code = ctx_err(g->ctx)))
+		return code;
+	deadline = wait_deadline(g, op->deadline);
+	if (deadline > 0 && deadline <= (int64_t)now_ns())
+		return -ETIMEDOUT;
+	op->deadline = deadline;
+	if (io_uring_sq_space_left(&r->ring) < 2) {
+		io_uring_submit(&r->ring);
+		r->queued = 0;
+	}
+	sqe = sqe_get(r);
+	prep(sqe, op);
+	io_uring_sqe_set_data(sqe, op);
+	r->queued++;
+	if (deadline > 0) {
+		struct io_uring_sqe *t;
+
+		sqe->flags |= IOSQE_IO_LINK;
+		op->ts.tv_sec = deadline / 1000000000;
+		op->ts.tv_nsec = deadline % 1000000000;
+		t = io_uring_get_sqe(&r->ring);
+		io_uring_prep_link_timeout(t, &op->ts, IORING_TIMEOUT_ABS);
+		io_uring_sqe_set_data64(t, TAG_IGNORE);
+		r->queued++;
+	}
+	op->g = g;
+	op->p = p;
+	op->res = 0;
+	op->cancel_queued = false;
+	atomic_store_explicit(&op->cancel_code, 0, memory_order_relaxed);
+	op->token = wait_arm(g, op->kind == IO_POLL ? WR_POLL : WR_IO, op);
+	spin_lock(&r->lock);
+	op->prev = NULL;
+	op->next = r->inflight;
+	if (op->next)
+		op->next->prev = op;
+	r->inflight = op;
+	op->inflight = true;
+	atomic_fetch_add_explicit(&r->ninflight, 1, memory_order_relaxed);
+	spin_unlock(&r->lock);
+	if (r->queued >= SUBMIT_BATCH) {
+		io_uring_submit(&r->ring);
+		r->queued = 0;
+	}
+	g->wcancel = uring_wcancel;
+	wait_park(g, op->token, NULL, -1);
+	g->wcancel = NULL;
+	if (__atomic_load_n(&op->cancel_queued, __ATOMIC_ACQUIRE)) {
+		struct io_op **pp;
+
+		spin_lock(&r->lock);
+		for (pp = &r->cancelq; *pp; pp = &(*pp)->cnext) {
+			if (*pp == op) {
+				*pp = op->cnext;
+				break;
+			}
+		}
+		op->cancel_queued = false;
+		spin_unlock(&r->lock);
+	}
+	return io_op_result(op);
+}
+
+/* All Ms have stopped: cancel what is in flight and wait for it. */
+static void uring_fini(struct p *p)
+{
+	struct poller *r = p->poll;
+	int64_t until = now_ns() + DRAIN_NS;
+
+	if (!r)
+		return;
+	if (atomic_load(&r->ninflight) || r->efd_armed) {
+		struct io_uring_sqe *sqe = sqe_get(r);
+
+		io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+		io_uring_sqe_set_data64(sqe, TAG_IGNORE);
+		io_uring_submit(&r->ring);
+	}
+	while ((atomic_load(&r->ninflight) || r->efd_armed) &&
+	       (int64_t)now_ns() < until) {
+		struct __kernel_timespec ts = { 0, 10000000 };
+		struct io_uring_cqe *cqe;
+
+		io_uring_wait_cqes(&r->ring, &cqe, 1, &ts, NULL);
+		reap_cqes(r, false);
+	}
+	if (atomic_load(&r->ninflight))
+		fprintf(stderr, "libgreen: %u I/O operations still in flight at shutdown\n",
+			atomic_load(&r->ninflight));
+	io_uring_queue_exit(&r->ring);
+	if (r->efd >= 0)
+		close(r->efd);
+	free(r);
+	p->poll = NULL;
+}
+
+const struct poller_ops poller_uring = {
+	.name = "io_uring",
+	.global_init = uring_global_init,
+	.global_fini = uring_global_fini,
+	.init = uring_init,
+	.fini = uring_fini,
+	.busy = uring_busy,
+	.reap = uring_reap,
+	.wait = uring_wait,
+	.kick = uring_kick,
+	.io = uring_io,
+	.cancel_fd = uring_cancel_fd,
+	.features = uring_features,
+};
