@@ -14,7 +14,7 @@ g="$build/tools/bench-go"
 
 export GOCACHE="$PWD/$build/gocache" GOPATH="$PWD/$build/gopath" GOFLAGS=-mod=mod
 export GO111MODULE=off
-go build -o "$g" tools/bench/bench.go
+go build -o "$g" tools/bench/*.go
 
 median() {
 	sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
