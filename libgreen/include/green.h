@@ -15,7 +15,11 @@
  *   GREEN_PROCS       number of processors, 1..GREEN_MAX_PROCS
  *                     (default: the CPUs this process may run on)
  *   GREEN_STACK_SIZE  task stack size in bytes, suffix k/K or m/M allowed,
- *                     GREEN_STACK_MIN..GREEN_STACK_MAX (default 256k)
+ *                     GREEN_STACK_MIN..GREEN_STACK_MAX (default 256k);
+ *                     with GREEN_STACK_GUARD=never down to
+ *                     GREEN_STACK_MIN_UNGUARDED, packed several to a page
+ *                     (for very many small parked tasks; an overflow is
+ *                     then caught only by the canary check)
  *   GREEN_STACK_GUARD "auto" (default), "always" or "never"; see
  *                     green_run(3) for how guard pages are budgeted.
  *
@@ -38,6 +42,7 @@ extern "C" {
 /* Limits on the configuration green_run accepts. */
 #define GREEN_MAX_PROCS 1024
 #define GREEN_STACK_MIN (16 * 1024)
+#define GREEN_STACK_MIN_UNGUARDED (2 * 1024)	/* GREEN_STACK_GUARD=never */
 #define GREEN_STACK_MAX (1024 * 1024 * 1024)
 #define GREEN_STACK_DEFAULT (256 * 1024)
 
@@ -471,7 +476,390 @@ void green_ticker_free(green_ticker_t *t);
 
 /* ---- sync: Mutex, RWMutex, Cond, Once, Semaphore (sync*.c) ---- */
 
+/*
+ * Sync primitives: Go's sync package (Mutex, RWMutex, Cond, Once) and
+ * golang.org/x/sync/semaphore. Waiting parks the calling task, never its
+ * worker thread. None owns resources: each may be discarded once no task
+ * uses it. Structures are public for their size only: fields are private.
+ *
+ * Which waits a context can end. As in Go, green_mutex_lock(),
+ * green_rwmutex_lock(), green_rwmutex_rlock() and green_once_do() wait
+ * until they get what they wait for: their callers rarely check a lock's
+ * result, and going on without the lock would corrupt what it protects.
+ * (For a lock whose wait can be given up, use a green_sema_t of size 1.)
+ * green_cond_wait() and green_sema_acquire() are cancellable: the task's
+ * context (green_ctx_set) and deadline (green_deadline_set), and the
+ * deadline of their _until variants, end them with -ECANCELED or
+ * -ETIMEDOUT.
+ *
+ * Outside a task, mutexes and once wait by polling with sched_yield();
+ * cond and semaphore waits that would block return -EPERM.
+ *
+ * Misuse that Go answers with a panic (unlocking an unlocked mutex,
+ * releasing more than was acquired) returns an error, and aborts with
+ * "libgreen: panic: ..." on stderr when GREEN_DEBUG (a comma-separated
+ * list) contains "syncpanic".
+ */
+
+/* Private: a spinlock, a token count and a queue of waiting tasks. */
+struct green_waitq {
+	int lock;
+	uint32_t count;
+	void *head, *tail;
+};
+
+#define GREEN_WAITQ_INIT { 0, 0, NULL, NULL }
+
+/*
+ * green_mutex_t - Go's sync.Mutex. Uncontended, lock and unlock are one
+ * atomic instruction each. Contended, a locker spins briefly when other
+ * processors are running, then parks. A waiter that waited more than 1 ms
+ * switches the mutex to starvation mode: unlock then hands it straight to
+ * the longest waiter (FIFO) until the queue drains. As in Go, a locked
+ * mutex is not tied to a task: another task may unlock it.
+ */
+typedef struct green_mutex {
+	uint32_t state;			/* private */
+	uint32_t pad;
+	struct green_waitq q;		/* private */
+} green_mutex_t;
+
+#define GREEN_MUTEX_INIT { 0, 0, GREEN_WAITQ_INIT }
+
+/** green_mutex_init() - initialise @m unlocked (as GREEN_MUTEX_INIT). */
+void green_mutex_init(green_mutex_t *m);
+
+/**
+ * green_mutex_lock() - lock @m, parking the task until it is free. Not
+ * cancellable. Returns 0, or -EINVAL for NULL.
+ * green_mutex_trylock() - lock @m if that needs no waiting: 0, or -EBUSY.
+ * green_mutex_unlock() - unlock @m: 0, or -EPERM when it is not locked.
+ */
+int green_mutex_lock(green_mutex_t *m);
+int green_mutex_trylock(green_mutex_t *m);
+int green_mutex_unlock(green_mutex_t *m);
+
+/*
+ * green_rwmutex_t - Go's sync.RWMutex: any number of readers or one
+ * writer. A writer waiting for the lock keeps new readers out, so writers
+ * are not starved by a stream of readers (and a task holding a read lock
+ * must not take it again: a writer may be queued in between). Read lock
+ * and unlock are one atomic each when no writer is around.
+ */
+typedef struct green_rwmutex {
+	green_mutex_t w;		/* private: serialises writers */
+	struct green_waitq wq, rq;	/* private: writer, readers waiting */
+	int32_t readers;		/* private */
+	int32_t rwait;			/* private */
+} green_rwmutex_t;
+
+#define GREEN_RWMUTEX_INIT { GREEN_MUTEX_INIT, GREEN_WAITQ_INIT, \
+			     GREEN_WAITQ_INIT, 0, 0 }
+
+/** green_rwmutex_init() - initialise @rw unlocked. */
+void green_rwmutex_init(green_rwmutex_t *rw);
+
+/**
+ * green_rwmutex_lock() - lock @rw for writing. Not cancellable.
+ * green_rwmutex_rlock() - lock @rw for reading. Not cancellable.
+ * green_rwmutex_trylock(), green_rwmutex_tryrlock() - the same if that
+ *     needs no waiting, else -EBUSY.
+ * green_rwmutex_unlock(), green_rwmutex_runlock() - unlock; -EPERM when
+ *     @rw is not locked that way.
+ * All return 0 on success, -EINVAL for NULL.
+ */
+int green_rwmutex_lock(green_rwmutex_t *rw);
+int green_rwmutex_rlock(green_rwmutex_t *rw);
+int green_rwmutex_trylock(green_rwmutex_t *rw);
+int green_rwmutex_tryrlock(green_rwmutex_t *rw);
+int green_rwmutex_unlock(green_rwmutex_t *rw);
+int green_rwmutex_runlock(green_rwmutex_t *rw);
+
+/*
+ * green_cond_t - Go's sync.Cond: tasks wait for a condition on state
+ * guarded by a mutex, passed to each wait (as with pthread_cond_wait).
+ * Wait in a loop that rechecks the condition: a wait may also end because
+ * the task's context or deadline did.
+ */
+typedef struct green_cond {
+	struct green_waitq q;		/* private */
+} green_cond_t;
+
+#define GREEN_COND_INIT { GREEN_WAITQ_INIT }
+
+/** green_cond_init() - initialise @c (as GREEN_COND_INIT). */
+void green_cond_init(green_cond_t *c);
+
+/**
+ * green_cond_wait() - unlock @m, wait for a signal, lock @m again.
+ * green_cond_wait_until() - the same, giving up at @deadline (absolute,
+ *     green_now() clock; 0: none).
+ * @m is locked again on every return but -EINVAL and -EPERM. Returns 0
+ * when signalled, or:
+ *   -ETIMEDOUT, -ECANCELED  the deadline, the task's deadline or its
+ *               context ended the wait (a signal that came at the same
+ *               moment counts: the wait then returns 0)
+ *   -EPERM      the caller is not a task, or @m is not locked
+ *   -EINVAL     NULL @c or @m, or a negative @deadline
+ */
+int green_cond_wait(green_cond_t *c, green_mutex_t *m);
+int green_cond_wait_until(green_cond_t *c, green_mutex_t *m,
+			  int64_t deadline);
+
+/**
+ * green_cond_signal() - wake the task that has waited longest, if any.
+ * green_cond_broadcast() - wake every waiting task.
+ * The caller may hold the mutex or not. Return 0, or -EINVAL for NULL.
+ */
+int green_cond_signal(green_cond_t *c);
+int green_cond_broadcast(green_cond_t *c);
+
+/*
+ * green_once_t - Go's sync.Once: run a function exactly once, however
+ * many tasks call green_once_do(); every call returns after it has run.
+ */
+typedef struct green_once {
+	uint32_t state;			/* private */
+	uint32_t pad;
+	uint64_t runner;		/* private */
+	struct green_waitq q;		/* private */
+} green_once_t;
+
+#define GREEN_ONCE_INIT { 0, 0, 0, GREEN_WAITQ_INIT }
+
+/** green_once_init() - initialise @o (as GREEN_ONCE_INIT). */
+void green_once_init(green_once_t *o);
+
+/**
+ * green_once_do() - call @fn(@arg) if no call on @o has yet; callers that
+ * come while it runs wait for it to return (not cancellable). Done, a
+ * call is one load. Returns 0, or -EDEADLK when @fn itself calls
+ * green_once_do() on @o (Go deadlocks), -EINVAL for NULL @o or @fn.
+ */
+int green_once_do(green_once_t *o, void (*fn)(void *arg), void *arg);
+
+/*
+ * green_sema_t - a weighted semaphore (golang.org/x/sync/semaphore): a
+ * pool of @size tokens; acquire takes n, waiting until they are free,
+ * release gives them back. Waiters are served in order (FIFO): a large
+ * request is not starved by small ones behind it. Without waiters, acquire
+ * and release are one atomic each.
+ */
+typedef struct green_sema {
+	int64_t size;			/* private */
+	int64_t cur;			/* private */
+	struct green_waitq q;		/* private */
+} green_sema_t;
+
+#define GREEN_SEMA_INIT(size) { (size), 0, GREEN_WAITQ_INIT }
+
+/** green_sema_init() - @size tokens (> 0): 0, or -EINVAL. */
+int green_sema_init(green_sema_t *s, int64_t size);
+
+/**
+ * green_sema_acquire() - take @n tokens, waiting (cancellable) until they
+ *     are free and every earlier waiter is served.
+ * green_sema_acquire_until() - the same, giving up at @deadline
+ *     (absolute, green_now() clock; 0: none).
+ * Returns 0, or:
+ *   -ECANCELED, -ETIMEDOUT  the task's context (even if already done when
+ *               called, as in Go), its deadline or @deadline ended the
+ *               wait; no tokens are taken
+ *   -EPERM      it would wait and the caller is not a task
+ *   -EINVAL     NULL @s, @n < 0 or @n > size (could never succeed)
+ */
+int green_sema_acquire(green_sema_t *s, int64_t n);
+int green_sema_acquire_until(green_sema_t *s, int64_t n, int64_t deadline);
+
+/**
+ * green_sema_try_acquire() - take @n tokens if they are free and nobody
+ * waits: 0, -EAGAIN, or -EINVAL as green_sema_acquire().
+ */
+int green_sema_try_acquire(green_sema_t *s, int64_t n);
+
+/**
+ * green_sema_release() - give back @n tokens and wake the waiters that
+ * now fit. Returns 0, or -EINVAL for NULL @s, @n < 0, or more tokens than
+ * are held (nothing is released; Go panics).
+ */
+int green_sema_release(green_sema_t *s, int64_t n);
+
 /* ---- context and errgroup (context.c, errgroup.c) ---- */
+
+/*
+ * green_ctx_t - Go's context package: cancellation, deadlines and values
+ * carried across tasks. Contexts form a tree rooted at
+ * green_ctx_background(): cancelling one cancels all its descendants,
+ * and a child's deadline is never later than its parent's.
+ *
+ * A context attached to a task (green_ctx_set, green_go_ctx) ends the
+ * task's blocking calls once it is done: channel operations, select,
+ * green_sleep, I/O, green_cond_wait and green_sema_acquire return its
+ * code, -ECANCELED (cancelled) or -ETIMEDOUT (deadline passed).
+ *
+ * Lifetime: each context is reference counted. The with_* functions hand
+ * their caller one reference; green_ctx_free() is the usual way to drop
+ * it, Go's "defer cancel()": it cancels the context (unless it is a value
+ * context) and drops the reference. Children, tasks attached to it and
+ * its timer hold their own references, so a context is freed only when
+ * none is left; a parent outlives its children. Every function is safe
+ * on any context its caller holds a reference on, from any task or
+ * thread. Contexts with deadlines need a running runtime for their timer
+ * (made without one, they still report -ETIMEDOUT once the deadline has
+ * passed) and must be freed before green_run() returns.
+ */
+typedef struct green_ctx green_ctx_t;
+
+/**
+ * green_ctx_background() - the root context: never cancelled, no
+ * deadline, no values. Reference counting does not apply to it.
+ */
+green_ctx_t *green_ctx_background(void);
+
+/**
+ * green_ctx_with_cancel() - a child of @parent that green_ctx_cancel()
+ *     ends; stored in *@out.
+ * green_ctx_with_deadline() - ... that also ends at @deadline (absolute,
+ *     green_now() clock), or at @parent's deadline if that is earlier.
+ * green_ctx_with_timeout() - ... @ns nanoseconds from now.
+ * green_ctx_with_value() - a child of @parent carrying @value for @key
+ *     (compared as a pointer; not NULL). It cannot be cancelled itself.
+ * A child of a done parent is done at once, with the parent's code.
+ * Return 0, or -EINVAL (NULL @parent or @out), -ENOMEM.
+ */
+int green_ctx_with_cancel(green_ctx_t *parent, green_ctx_t **out);
+int green_ctx_with_deadline(green_ctx_t *parent, int64_t deadline,
+			    green_ctx_t **out);
+int green_ctx_with_timeout(green_ctx_t *parent, int64_t ns,
+			   green_ctx_t **out);
+int green_ctx_with_value(green_ctx_t *parent, const void *key, void *value,
+			 green_ctx_t **out);
+
+/**
+ * green_ctx_value() - the value of the nearest context up from @ctx
+ * (itself included) made with @key, or NULL.
+ */
+void *green_ctx_value(green_ctx_t *ctx, const void *key);
+
+/**
+ * green_ctx_cancel() - cancel @ctx and its descendants (-ECANCELED),
+ * waking their tasks' blocking calls. Cancelling again does nothing.
+ * Returns 0, or -EINVAL for NULL, background or value contexts.
+ */
+int green_ctx_cancel(green_ctx_t *ctx);
+
+/**
+ * green_ctx_err() - 0 while @ctx is not done, -ECANCELED once cancelled,
+ * -ETIMEDOUT once its deadline has passed (Go's DeadlineExceeded);
+ * -EINVAL for NULL.
+ * green_ctx_deadline() - @ctx's deadline (green_now() clock), 0 if none.
+ */
+int green_ctx_err(green_ctx_t *ctx);
+int64_t green_ctx_deadline(green_ctx_t *ctx);
+
+/**
+ * green_ctx_done() - a channel (element size 0) that is closed when @ctx
+ * is done, for select: a receive from it returns -EPIPE then. Made on the
+ * first call, it lives as long as @ctx; the background's is never closed.
+ * NULL for NULL @ctx or out of memory.
+ */
+green_chan_t *green_ctx_done(green_ctx_t *ctx);
+
+/**
+ * green_ctx_ref() - take a reference on @ctx; returns @ctx.
+ * green_ctx_unref() - drop one; the last frees @ctx (not cancelling it:
+ *     nobody can see it any more). NULL is ignored.
+ * green_ctx_free() - cancel @ctx (not a value context) and drop the
+ *     caller's reference: Go's "defer cancel()". NULL is ignored.
+ */
+green_ctx_t *green_ctx_ref(green_ctx_t *ctx);
+void green_ctx_unref(green_ctx_t *ctx);
+void green_ctx_free(green_ctx_t *ctx);
+
+/**
+ * green_ctx_set() - attach @ctx to the calling task (NULL or background:
+ * detach), taking a reference on it. Returns the previous context, or
+ * NULL if it had none; its reference passes to the caller, who drops it
+ * with green_ctx_unref() or restores it:
+ *
+ *	old = green_ctx_set(ctx);
+ *	...
+ *	green_ctx_unref(green_ctx_set(old));
+ *	green_ctx_unref(old);
+ *
+ * Outside a task it does nothing and returns NULL. A task's context is
+ * dropped when the task ends.
+ */
+green_ctx_t *green_ctx_set(green_ctx_t *ctx);
+
+/**
+ * green_ctx_current() - the calling task's context, or the background
+ * when it has none or the caller is not a task. No reference is taken:
+ * it stays valid while the task keeps it attached.
+ */
+green_ctx_t *green_ctx_current(void);
+
+/**
+ * green_go_ctx() - green_go(@fn, @arg) with @ctx attached to the new task
+ * (a reference of its own) before @fn runs. Returns what green_go()
+ * does, or -EINVAL for NULL @ctx or @fn.
+ */
+int green_go_ctx(green_ctx_t *ctx, void (*fn)(void *arg), void *arg);
+
+/*
+ * green_errgroup_t - Go's golang.org/x/sync/errgroup: run tasks that
+ * return 0 or a negative errno; the first non-zero result cancels the
+ * group's context, which every task of the group runs with attached, so
+ * the others' blocking calls return -ECANCELED. green_errgroup_wait()
+ * returns that first result once every task has returned.
+ */
+typedef struct green_errgroup {
+	green_wg_t wg;			/* private */
+	green_sema_t sem;		/* private: the limit */
+	green_ctx_t *ctx;		/* private */
+	int err;			/* private */
+	int limit;			/* private */
+	long active;			/* private */
+} green_errgroup_t;
+
+/**
+ * green_errgroup_init() - a group whose context is a child of @parent
+ * (NULL: the background). Returns 0, or -EINVAL, -ENOMEM.
+ */
+int green_errgroup_init(green_errgroup_t *eg, green_ctx_t *parent);
+
+/**
+ * green_errgroup_ctx() - the group's context (no reference taken; valid
+ * until green_errgroup_wait() returns). Cancelled by the first error.
+ */
+green_ctx_t *green_errgroup_ctx(green_errgroup_t *eg);
+
+/**
+ * green_errgroup_set_limit() - run at most @n tasks of the group at once
+ * (@n < 0: no limit). Returns 0, or -EBUSY while tasks of the group
+ * run, -EINVAL for NULL or @n == 0.
+ */
+int green_errgroup_set_limit(green_errgroup_t *eg, int n);
+
+/**
+ * green_errgroup_go() - run @fn(@arg) in a new task of the group. With a
+ *     limit, waits (not cancellable) until a slot is free, as in Go.
+ * green_errgroup_try_go() - the same, but -EAGAIN instead of waiting.
+ * Return 0, or what green_go() returns, -EPERM (it would wait outside a
+ * task), -EINVAL (NULL @fn, or a group not initialised or already waited
+ * for).
+ */
+int green_errgroup_go(green_errgroup_t *eg, int (*fn)(void *arg), void *arg);
+int green_errgroup_try_go(green_errgroup_t *eg, int (*fn)(void *arg),
+			  void *arg);
+
+/**
+ * green_errgroup_wait() - wait for every task of the group (not
+ * cancellable), cancel its context and free it; returns the first
+ * non-zero result of a task, or 0 (-EPERM outside a task with tasks
+ * still running). The group can be initialised again afterwards.
+ */
+int green_errgroup_wait(green_errgroup_t *eg);
 
 #ifdef __cplusplus
 }

@@ -90,11 +90,17 @@ static int read_stack_size(struct green_config *cfg)
 		cfg->stack_size = GREEN_STACK_DEFAULT;
 		return 0;
 	}
-	if (parse_size(s, &v) || v < GREEN_STACK_MIN || v > GREEN_STACK_MAX)
+	if (parse_size(s, &v) || v > GREEN_STACK_MAX ||
+	    (v < GREEN_STACK_MIN && (cfg->guard_mode != GUARD_NEVER ||
+				     v < GREEN_STACK_MIN_UNGUARDED)))
 		return bad("GREEN_STACK_SIZE", s,
-			   "expected bytes from 16k to 1g (suffix k, m or g)");
-	/* Round up to whole pages. */
-	cfg->stack_size = (size_t)((v + page - 1) & ~(unsigned long long)(page - 1));
+			   "expected bytes from 16k to 1g (suffix k, m or g), or from 2k with GREEN_STACK_GUARD=never");
+	/* Whole pages; packed unguarded stacks: whole cache lines. */
+	if (v < (unsigned long long)page)
+		cfg->stack_size = (size_t)((v + 63) & ~63ULL);
+	else
+		cfg->stack_size = (size_t)((v + page - 1) &
+					   ~(unsigned long long)(page - 1));
 	return 0;
 }
 
@@ -150,9 +156,9 @@ int config_read(struct green_config *cfg)
 
 	ret = read_procs(cfg);
 	if (!ret)
-		ret = read_stack_size(cfg);
-	if (!ret)
 		ret = read_guard(cfg);
+	if (!ret)
+		ret = read_stack_size(cfg);
 	if (!ret)
 		ret = read_parker(cfg);
 	if (!ret)

@@ -26,6 +26,7 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,9 +95,19 @@ void stack_global_init(enum stack_guard_mode mode)
 	atomic_store(&n_unguarded, 0);
 }
 
+/*
+ * Bytes from one stack to the next in a slab. Without guards
+ * (GREEN_STACK_GUARD=never) stacks are packed: sizes below a page share
+ * pages, which is what makes a parked task cost less than a page.
+ */
+static size_t stride(size_t size)
+{
+	return guard_mode == GUARD_NEVER ? size : size + page_size;
+}
+
 unsigned int stack_slab_count(size_t size)
 {
-	size_t n = SLAB_BYTES / (size + page_size);
+	size_t n = SLAB_BYTES / stride(size);
 
 	if (n < 1)
 		n = 1;
@@ -130,7 +141,7 @@ static bool guard_one(void *guard, uint8_t *kind)
 
 int stack_slab_map(struct stack_slab *slab, unsigned int n, size_t size)
 {
-	size_t len = (size + page_size) * n;
+	size_t len = (stride(size) * n + page_size - 1) & ~(page_size - 1);
 	void *base;
 
 	base = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -147,9 +158,9 @@ int stack_slab_map(struct stack_slab *slab, unsigned int n, size_t size)
 
 int stack_carve(struct stack_slab *slab, unsigned int i, struct stack *s)
 {
-	char *guard = (char *)slab->base + i * (slab->size + page_size);
+	char *at = (char *)slab->base + i * stride(slab->size);
 
-	s->lo = guard + page_size;
+	s->lo = guard_mode == GUARD_NEVER ? at : at + page_size;
 	s->size = slab->size;
 	s->guard = SG_UNSET;
 	s->touched = false;
@@ -161,7 +172,8 @@ int stack_arm(struct stack *s)
 {
 	if (s->guard != SG_UNSET)
 		return 0;
-	if (!guard_one((char *)s->lo - page_size, &s->guard)) {
+	if (!guard_one(guard_mode == GUARD_NEVER ? NULL :
+		       (char *)s->lo - page_size, &s->guard)) {
 		s->guard = SG_UNSET;
 		return -ENOMEM;
 	}
@@ -194,10 +206,58 @@ void stack_release(struct stack *s)
 	if (!s->touched)
 		return;
 	s->touched = false;
-	/* Keep the top page: the next task touches it at once. */
-	madvise(s->lo, s->size - page_size, MADV_DONTNEED);
+	/*
+	 * Keep the top page: the next task touches it at once. Pages shared
+	 * with a packed neighbour stay too.
+	 */
+	if (s->size >= 3 * page_size) {
+		uintptr_t lo = ((uintptr_t)s->lo + page_size - 1) &
+			       ~(uintptr_t)(page_size - 1);
+		uintptr_t hi = ((uintptr_t)stack_top(s) &
+				~(uintptr_t)(page_size - 1)) - page_size;
+
+		if (hi > lo)
+			madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	}
 	if (s->guard == SG_NONE)
 		*(uint64_t *)s->lo = STACK_CANARY;
+}
+
+struct stack *stack_map_one(size_t size)
+{
+	struct stack *s = calloc(1, sizeof(*s));
+	char *base;
+
+	if (!s)
+		return NULL;
+	base = mmap(NULL, size + page_size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+		    -1, 0);
+	if (base == MAP_FAILED) {
+		free(s);
+		return NULL;
+	}
+	if (mprotect(base, page_size, PROT_NONE) == 0)
+		s->guard = SG_MPROTECT;
+	else
+		s->guard = SG_NONE;
+	s->lo = base + page_size;
+	s->size = size;
+	s->own_map = true;
+	s->touched = true;
+	if (s->guard == SG_NONE)
+		*(uint64_t *)s->lo = STACK_CANARY;
+	s->vg_id = san_stack_register(s->lo, stack_top(s));
+	return s;
+}
+
+void stack_unmap_one(struct stack *s)
+{
+	void *base = (char *)s->lo - page_size;
+
+	stack_forget(s);
+	munmap(base, s->size + page_size);
+	free(s);
 }
 
 void stack_counts(uint64_t *guarded, uint64_t *unguarded)

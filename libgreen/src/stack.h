@@ -36,6 +36,7 @@ struct stack {
 	size_t size;		/* usable bytes; top = lo + size */
 	uint8_t guard;		/* enum stack_guard_kind */
 	bool touched;		/* used since mapped or last released */
+	bool own_map;		/* mapped alone (stack_map_one), not pooled */
 	unsigned int vg_id;	/* Valgrind registration */
 	void *tsan_fiber;	/* TSan builds: see san_fiber_create */
 };
@@ -86,6 +87,15 @@ static inline bool stack_canary_ok(const struct stack *s)
 {
 	return s->guard != SG_NONE || *(const uint64_t *)s->lo == STACK_CANARY;
 }
+
+/*
+ * A stack of @size bytes in a mapping of its own, guarded, outside the
+ * pool: for green_run's first task when GREEN_STACK_SIZE is below
+ * GREEN_STACK_MIN (that task is the program's main, and calls printf).
+ * NULL when out of memory. stack_unmap_one() frees it.
+ */
+struct stack *stack_map_one(size_t size);
+void stack_unmap_one(struct stack *s);
 
 /* Counters for green_stats. */
 void stack_counts(uint64_t *guarded, uint64_t *unguarded);

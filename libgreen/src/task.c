@@ -94,7 +94,12 @@ void g_free(struct p *p, struct g *g)
 	uint32_t i;
 
 	if (g->stack) {
-		stack_unbind(p, g->stack);
+		if (g->stack->own_map) {
+			stack_unmap_one(g->stack);
+			p->stk_credits++;	/* its reservation */
+		} else {
+			stack_unbind(p, g->stack);
+		}
 		g->stack = NULL;
 	}
 	atomic_store_explicit(&g->status, G_FREE, memory_order_relaxed);
@@ -143,7 +148,11 @@ bool g_prepare(struct p *p, struct g *g)
 
 	if (g->stack)
 		return true;
-	s = stack_bind(p);
+	if (__builtin_expect(g->id == 1 && sched.stack_size < GREEN_STACK_MIN,
+			     0))
+		s = stack_map_one(GREEN_STACK_DEFAULT);
+	else
+		s = stack_bind(p);
 	if (!s)
 		return false;
 	g->stack = s;

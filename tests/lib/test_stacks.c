@@ -103,4 +103,72 @@ TEST(hundred_thousand_parked_tasks_mprotect_guards)
 	check_live(_metadata);
 }
 
+static long rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "re");
+	long size = 0, res = 0;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld %ld", &size, &res) != 2)
+		res = -1;
+	fclose(f);
+	return res * sysconf(_SC_PAGESIZE);
+}
+
+struct small {
+	green_wg_t gate, parked;
+	long n;
+	long bytes_per_task;
+	char line[128];
+};
+
+static void small_parked(void *arg)
+{
+	struct small *s = arg;
+
+	green_wg_done(&s->parked);
+	green_wg_wait(&s->gate);
+}
+
+static void small_main(void *arg)
+{
+	struct small *s = arg;
+	long i, r0 = rss_bytes();
+
+	green_wg_add(&s->gate, 1);
+	for (i = 0; i < s->n; i++) {
+		green_wg_add(&s->parked, 1);
+		if (green_go(small_parked, s))
+			green_wg_done(&s->parked);
+	}
+	green_wg_wait(&s->parked);
+	s->bytes_per_task = (rss_bytes() - r0) / s->n;
+	/* The first task has a full-size stack of its own: stdio is fine. */
+	snprintf(s->line, sizeof(s->line), "%ld tasks, %ld bytes each",
+		 s->n, s->bytes_per_task);
+	green_wg_done(&s->gate);
+}
+
+/*
+ * GREEN_STACK_GUARD=never with 2k stacks, packed two to a page: a parked
+ * task costs less than a page (Go's goroutine: about 2.7 KB here).
+ */
+TEST(small_packed_stacks)
+{
+	struct small s = { .n = scaled(100000, 1000) };
+
+	if (under_sanitizer() || under_valgrind())
+		SKIP(return, "sanitizers need more than 2k of stack");
+	setenv("GREEN_STACK_GUARD", "never", 1);
+	setenv("GREEN_STACK_SIZE", "2k", 1);
+	ASSERT_EQ(0, green_run(small_main, &s));
+	unsetenv("GREEN_STACK_GUARD");
+	unsetenv("GREEN_STACK_SIZE");
+	TH_LOG("%s", s.line);
+	EXPECT_NE(0, s.line[0]);
+	EXPECT_LT(s.bytes_per_task, 2700);
+	EXPECT_GT(s.bytes_per_task, 2048);
+}
+
 TEST_HARNESS_MAIN
