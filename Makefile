@@ -47,7 +47,7 @@ KSFT := $(BUILD)/ksft
 
 # --- packages --------------------------------------------------------------
 
-DEPS_BUILD := gcc make libc6-dev pkg-config liburing-dev
+DEPS_BUILD := gcc make libc6-dev pkg-config liburing-dev libhttp-parser-dev
 DEPS_CHECK := $(DEPS_BUILD) perl linux-source-6.1 xz-utils valgrind \
 	qemu-system-x86 busybox-static cpio linux-image-amd64 \
 	linux-headers-amd64 kmod
@@ -115,7 +115,12 @@ TOOLS := $(BUILD)/tools/demo $(BUILD)/tools/bench
 .PHONY: tools
 tools: $(TOOLS)
 
-$(BUILD)/tools/%: tools/%/main.c $(wildcard tools/%/*.c) $(wildcard tools/%/*.h) $(BUILD)/libgreen.a
+# The demo's HTTP parser: Debian's libhttp-parser-dev (nodejs http-parser).
+$(BUILD)/tools/demo: LDLIBS := -lhttp_parser $(LDLIBS)
+
+# Every .c and .h of the tool's directory (second expansion: % is known).
+.SECONDEXPANSION:
+$(BUILD)/tools/%: tools/%/main.c $$(wildcard tools/$$*/*.c) $$(wildcard tools/$$*/*.h) $(BUILD)/libgreen.a
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $(filter %.c,$^) $(BUILD)/libgreen.a $(LDLIBS)
 

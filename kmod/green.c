@@ -203,6 +203,20 @@ static struct dentry *green_debugfs_root;
 static atomic_t green_group_seq = ATOMIC_INIT(0);
 static struct preempt_ops green_preempt_ops;
 
+/*
+ * Test-only fault injection, compiled in only with -DGREEN_FAULT_INJECT
+ * (tests/vmdebug/broken.sh): inject_uaf=1 reads each group after freeing
+ * it, a use-after-free that the debug kernel's KASAN must report.
+ * Production builds carry no such parameter.
+ */
+#ifdef GREEN_FAULT_INJECT
+static bool inject_uaf;
+module_param(inject_uaf, bool, 0444);
+MODULE_PARM_DESC(inject_uaf, "test only: read each group after freeing it");
+#else
+static const bool inject_uaf;	/* always false: the read compiles away */
+#endif
+
 /* ---------------------------------------------------------------- */
 /* lifetime */
 
@@ -215,6 +229,9 @@ static void green_group_free_work(struct work_struct *work)
 	vfree(g->shm);
 	mmdrop(g->mm);
 	kfree(g);
+	if (inject_uaf)		/* the deliberate bug: see GREEN_FAULT_INJECT */
+		pr_info("fault injection: read the freed group of tgid %d\n",
+			READ_ONCE(g->tgid));
 	module_put(THIS_MODULE);
 }
 

@@ -322,8 +322,9 @@ green_chan_t *green_chan_make(size_t elem_size, size_t cap);
 
 /**
  * green_chan_free() - free @c. No task may be using it or blocked on it.
- * Freeing a channel of green_after() or a timer also frees the timer.
- * NULL is ignored.
+ * Freeing the channel of green_after() also frees its timer; the channel
+ * of a timer or ticker is freed by green_timer_free() or
+ * green_ticker_free() instead. NULL is ignored.
  */
 void green_chan_free(green_chan_t *c);
 
@@ -388,15 +389,14 @@ size_t green_chan_cap(green_chan_t *c);
 
 #define GREEN_SELECT_NONBLOCK 1	/* flag: Go's default case */
 
-/* Cases with a NULL chan never proceed (Go's nil channel cases). */
-#define GREEN_SELECT_MAX 65536
+#define GREEN_SELECT_MAX 65536	/* cases in one select, as Go's limit */
 
 struct green_select_case {
 	int op;			/* GREEN_SELECT_SEND or GREEN_SELECT_RECV */
 	int err;		/* out, for the chosen case: 0, or -EPIPE when
 				 * the channel was closed (recv: ok == false,
 				 * elem zeroed; send: not sent) */
-	green_chan_t *chan;
+	green_chan_t *chan;	/* NULL: never ready (Go's nil channel) */
 	void *elem;
 };
 
@@ -413,8 +413,9 @@ struct green_select_case {
  *   -ECANCELED  the task's context was cancelled (or its code)
  *   -EPERM      it would block and the caller is not a task
  *   -EINVAL     a bad op, @n > GREEN_SELECT_MAX, NULL @cases with @n > 0,
- *               or a send case with NULL elem and non-zero element size
- *   -ENOMEM     more than 16 cases and no memory for their waiters
+ *               a send case with NULL elem and non-zero element size,
+ *               unknown @flags or a negative @deadline
+ *   -ENOMEM     more than 8 cases and no memory for their waiters
  * With no case ready, no deadline and no context, it waits for ever (Go's
  * select {} with nil channels).
  */
@@ -860,6 +861,57 @@ int green_errgroup_try_go(green_errgroup_t *eg, int (*fn)(void *arg),
  * still running). The group can be initialised again afterwards.
  */
 int green_errgroup_wait(green_errgroup_t *eg);
+
+/* ---- debugging: dumps, deadlocks, traces, stalls (dump.c, stall.c) ---- */
+
+/*
+ * Seeing inside the runtime, as Go lets one see goroutines; see
+ * green_dump(3). Environment (read by green_run):
+ *   GREEN_DEBUG     comma-separated items (others may be there too):
+ *                   sigquit=exit|dump|off, nosigquit: SIGQUIT prints
+ *                     every task to stderr, then exits with status 2
+ *                     (exit, the default, as Go), goes on (dump), or
+ *                     is left alone (off, nosigquit; so is a SIGQUIT
+ *                     the program handles or ignores itself)
+ *                   deadlock=exit|continue|off: when every task is
+ *                     blocked and nothing in the runtime can wake one,
+ *                     print "all tasks are asleep - deadlock!" and the
+ *                     dump, then exit(2) (default), go on, or do not look
+ *                   deadlockwait=MS: how long that must last before it
+ *                     is reported (default 1000), for threads outside
+ *                     the runtime that may still wake a task
+ *                   schedtrace=MS: a Go-style "SCHED ..." line about the
+ *                     scheduler on stderr every MS ms
+ *   GREEN_STALL_MS  a task that holds its processor this long without a
+ *                   switch is reported once on stderr, with its
+ *                   backtrace, and asked to yield (green_preempt_check);
+ *                   default 100, 0: off
+ */
+#include <stdio.h>
+
+/**
+ * green_dump() - print every task to @f, as Go's goroutine dump: its id,
+ * state (runnable, running on which processor, or what it waits for:
+ * the channel, mutex, file descriptor...), how long it has waited, its
+ * backtrace (the caller's own included) and where it was created.
+ *
+ * The world is not stopped: each task is read consistently, the dump as
+ * a whole is not one instant, and a task running on another worker is
+ * shown without a backtrace. Callable from any task or thread while the
+ * runtime runs (not concurrently with green_run returning). Returns the
+ * number of tasks printed, or -EINVAL (NULL @f), -EPERM (no runtime
+ * running), -ENOMEM.
+ */
+int green_dump(FILE *f);
+
+/**
+ * green_preempt_check() - a safe point for long computations: when the
+ * runtime has found the calling task holding its processor for longer
+ * than GREEN_STALL_MS, yield once (green_yield) and return 1; else
+ * return 0 at once (a few loads). Call it in loops that may run long
+ * without blocking. Outside a task it returns 0.
+ */
+int green_preempt_check(void);
 
 #ifdef __cplusplus
 }

@@ -98,7 +98,16 @@ struct g {
 	 * context wakes the task directly. */
 	void (*wcancel)(struct g *g, int code);
 	int64_t deadline;		/* the task's deadline (ns), 0: none */
+	/* For dumps (debug.h): where green_go was called, by which task
+	 * (0: a thread outside the tasks, or green_run). */
+	void *created_pc;
+	uint64_t created_by;
 } __attribute__((aligned(CACHELINE)));
+
+#if !defined(GREEN_ASAN) && !defined(GREEN_TSAN)
+_Static_assert(offsetof(struct g, wstate) == CACHELINE,
+	       "struct g: spawn and run must touch one cache line");
+#endif
 
 struct p {
 	int id;
@@ -121,6 +130,7 @@ struct p {
 					 * handoffs (sysmon, atomic) */
 	_Atomic int status;		/* enum p_status */
 	_Atomic uint64_t syscall_when;	/* when the syscall began, ns */
+	_Atomic uint64_t preempt;	/* stall.c: yield asked, progress + 1 */
 
 	/* Shared with thieves. */
 	_Alignas(CACHELINE) _Atomic uint32_t runqhead;
@@ -140,7 +150,11 @@ struct m {
 	bool spinning;			/* looking for work, counted */
 	bool in_syscall;		/* between syscall enter and exit */
 	bool exited;			/* left schedule(), sched.lock */
+	bool ready_fifo;		/* g_ready queues at the tail: a batch
+					 * of timers or completions runs in
+					 * the order it became ready */
 	pthread_t thread;
+	pid_t tid;			/* its kernel id (stall.c reads its state) */
 	void *altstack;			/* SIGSEGV handler stack */
 	stack_t old_altstack;		/* the thread's, restored at exit */
 

@@ -41,6 +41,16 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
+/* True when running under Valgrind (a build with its headers). */
+static inline bool san_valgrind(void)
+{
+#ifdef GREEN_VALGRIND
+	return RUNNING_ON_VALGRIND;
+#else
+	return false;
+#endif
+}
+
 /* Per-context bookkeeping; lives in struct g, empty without a sanitizer. */
 struct san_fiber {
 #ifdef GREEN_ASAN

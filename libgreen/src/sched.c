@@ -77,6 +77,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "debug.h"
 #include "overflow.h"
 #include "parker.h"
 #include "poller.h"
@@ -326,6 +327,7 @@ static void stopm(struct m *m)
 	}
 	m->link = sched.midle;
 	sched.midle = m;
+	deadlock_idle_locked();	/* the last M idle: deadlock.c */
 	pthread_mutex_unlock(&sched.lock);
 	atomic_fetch_add_explicit(&sched.worker_parks, 1,
 				  memory_order_relaxed);
@@ -390,8 +392,12 @@ static void poll_and_timers(struct p *p)
 	if (next != INT64_MAX) {
 		int64_t now = (int64_t)now_ns();
 
-		if (next <= now)
+		if (next <= now) {
+			/* Due timers' tasks run in deadline order. */
+			p->m->ready_fifo = true;
 			timers_run(p, now);
+			p->m->ready_fifo = false;
+		}
 	}
 }
 
@@ -553,28 +559,39 @@ idle_locked:
 	if (polling)
 		p->poll_m = m;
 	m->p = NULL;
-	pthread_mutex_unlock(&sched.lock);
-
-	idlep = p;
+	/*
+	 * Stop spinning while still under the lock: once it is dropped, a
+	 * waker may hand @p back to us as its poll_m, counting us spinning.
+	 */
 	was_spinning = m->spinning;
 	if (m->spinning) {
 		m->spinning = false;
 		atomic_fetch_sub(&sched.nmspinning, 1);
 	}
+	pthread_mutex_unlock(&sched.lock);
+
+	idlep = p;
 	if (was_spinning && any_work()) {
+		bool handed;
+
 		pthread_mutex_lock(&sched.lock);
-		if (polling && idlep->poll_m == m) {
+		p = atomic_exchange(&m->nextp, NULL);
+		handed = p != NULL;	/* a waker gave us one, spinning set */
+		if (!p && polling && idlep->poll_m == m) {
 			/* Ours still: take it back rather than another. */
-			pidleremove(p);
-			p->poll_m = NULL;
-		} else {
+			pidleremove(idlep);
+			idlep->poll_m = NULL;
+			p = idlep;
+		} else if (!p) {
 			p = pidleget_evict();
+		}
+		if (p && !handed) {
+			m->spinning = true;
+			atomic_fetch_add(&sched.nmspinning, 1);
 		}
 		pthread_mutex_unlock(&sched.lock);
 		if (p) {
 			acquirep(m, p);
-			m->spinning = true;
-			atomic_fetch_add(&sched.nmspinning, 1);
 			spin_start = 0;
 			goto top;
 		}
@@ -633,6 +650,7 @@ static void g0_init(struct m *m)
 	}
 	m->g0.m = m;
 	m->curg = &m->g0;
+	m->tid = gettid();
 	san_fiber_thread(&m->g0.san, lo, size);
 }
 
@@ -840,8 +858,10 @@ int green_run(void (*fn)(void *), void *arg)
 	m0->park_id = -1;
 	m0->thread = pthread_self();
 	m0->alllink = NULL;
+	pthread_mutex_lock(&sched.lock);	/* sysmon reads them under it */
 	sched.allm = m0;
 	sched.nm = 1;
+	pthread_mutex_unlock(&sched.lock);
 	m_set_self(m0);
 	g0_init(m0);
 	acquirep(m0, &sched.allp[0]);
@@ -852,7 +872,7 @@ int green_run(void (*fn)(void *), void *arg)
 		goto out_m0;
 	}
 	g_init(g, atomic_fetch_add(&sched.goid_gen, 1), fn, arg);
-	sched.allp[0].st.spawned = 1;
+	stat_inc(&sched.allp[0].st.spawned);	/* read by sysmon, stats */
 	runqput(m0->p, g, false);
 
 	overflow_thread_init(m0);

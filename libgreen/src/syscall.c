@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "debug.h"
 #include "green.h"
 #include "runtime.h"
 
@@ -143,6 +144,7 @@ static void *sysmon_main(void *arg)
 	(void)arg;
 	prctl(PR_SET_TIMERSLACK, 1UL);	/* 20 us means 20 us, not 50 */
 	while (!atomic_load(&sysmon_quit)) {
+		debug_sysmon_tick();	/* dumps, traces, stalls, deadlock */
 		if (retake()) {
 			nanosleep(&tick, NULL);
 			continue;
@@ -152,16 +154,24 @@ static void *sysmon_main(void *arg)
 			atomic_store(&sched.sysmon_idle, 0);
 			continue;
 		}
-		futex_wait(&sched.sysmon_idle, 1, SYSMON_IDLE_NS);
+		futex_wait(&sched.sysmon_idle, 1,
+			   debug_sysmon_sleep(SYSMON_IDLE_NS));
 	}
 	return NULL;
 }
 
 int sysmon_start(void)
 {
+	int ret = debug_start();
+
+	if (ret)
+		return ret;
 	atomic_store(&sysmon_quit, false);
 	atomic_store(&sched.sysmon_idle, 0);
-	return -pthread_create(&sched.sysmon, NULL, sysmon_main, NULL);
+	ret = -pthread_create(&sched.sysmon, NULL, sysmon_main, NULL);
+	if (ret)
+		debug_stop();
+	return ret;
 }
 
 void sysmon_stop(void)
@@ -170,4 +180,5 @@ void sysmon_stop(void)
 	atomic_store(&sched.sysmon_idle, 0);
 	futex_wake(&sched.sysmon_idle);
 	pthread_join(sched.sysmon, NULL);
+	debug_stop();
 }

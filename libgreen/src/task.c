@@ -316,7 +316,7 @@ void g_requeue_global(struct g *g)
 }
 
 /* Spawn from a thread that is not a worker: through the global queue. */
-static int go_foreign(void (*fn)(void *), void *arg)
+static int go_foreign(void (*fn)(void *), void *arg, void *pc)
 {
 	struct g *g;
 	int ret = -EPERM;
@@ -334,6 +334,8 @@ static int go_foreign(void (*fn)(void *), void *arg)
 		goto out;
 	}
 	g_init(g, atomic_fetch_add(&sched.goid_gen, 1), fn, arg);
+	g->created_pc = pc;
+	g->created_by = 0;
 	atomic_fetch_add(&sched.foreign_spawned, 1);
 	globrunqput(g);
 	startm_locked();
@@ -352,7 +354,7 @@ int green_go(void (*fn)(void *), void *arg)
 	if (!fn)
 		return -EINVAL;
 	if (!m || !m->p)
-		return go_foreign(fn, arg);
+		return go_foreign(fn, arg, __builtin_return_address(0));
 	p = m->p;
 	if (stack_reserve(p))
 		return -ENOMEM;
@@ -362,6 +364,8 @@ int green_go(void (*fn)(void *), void *arg)
 		return -ENOMEM;
 	}
 	g_init(g, goid_next(p), fn, arg);
+	g->created_pc = __builtin_return_address(0);	/* for dumps */
+	g->created_by = m->curg->id;
 	stat_inc(&p->st.spawned);
 	runqput(p, g, true);
 	wakep();
@@ -415,7 +419,7 @@ void g_ready(struct g *g)
 	struct m *m = m_self();
 
 	if (m && m->p) {
-		runqput(m->p, g, true);
+		runqput(m->p, g, !m->ready_fifo);
 		wakep();
 		return;
 	}

@@ -108,8 +108,11 @@ void timers_fini(struct p *p)
 
 	if (!ts)
 		return;
-	for (i = 0; i < ts->n; i++)
+	/* Timers still queued are dropped: timer_stop on them says so. */
+	for (i = 0; i < ts->n; i++) {
 		ts->heap[i]->idx = 0;
+		ts->heap[i]->p = NULL;
+	}
 	free(ts->heap);
 	free(ts);
 	p->timers = NULL;

@@ -102,6 +102,9 @@ func main() {
 		fmt.Printf("%.1f\n", yield(atoi(a[2])))
 	case len(a) == 3 && a[1] == "handoff":
 		fmt.Printf("%.1f\n", handoff(atoi(a[2])))
+	case benchIO(a): // io.go
+	case benchChan(a): // chan.go
+	case benchSync(a): // sync.go
 	default:
 		fmt.Fprintln(os.Stderr, "usage: bench-go spawn ROUNDS N | bench-go yield N | bench-go handoff N")
 		os.Exit(2)

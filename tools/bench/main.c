@@ -168,6 +168,22 @@ int main(int argc, char **argv)
 		fn = handoff_main;
 		b.rounds = 1;
 		b.n = atol(argv[2]);
+	} else if (argc >= 2 && (!strcmp(argv[1], "echo") ||
+				 !strcmp(argv[1], "sleepers"))) {
+		int bench_io(int argc, char **argv);	/* io.c */
+
+		return bench_io(argc, argv);
+	} else if (argc >= 2 && (!strcmp(argv[1], "pingpong") ||
+				 !strcmp(argv[1], "buffered") ||
+				 !strcmp(argv[1], "select4") ||
+				 !strcmp(argv[1], "parkmem"))) {
+		int bench_chan(int argc, char **argv);	/* chan.c */
+
+		return bench_chan(argc, argv);
+	} else if (argc >= 2 && !strcmp(argv[1], "mutex")) {
+		int bench_sync(int argc, char **argv);	/* sync.c */
+
+		return bench_sync(argc, argv);
 	} else {
 		fprintf(stderr, "usage: bench spawn ROUNDS N | bench yield N | bench handoff N\n");
 		return 2;

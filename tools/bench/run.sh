@@ -43,3 +43,17 @@ bench yield 1 3 ns/yield yield 2000000
 bench spawn_join_burst 2 - ns/task spawn 10 100000
 bench spawn_join 1 - ns/task spawn 100 10000
 bench syscall_handoff 1 - ns/handoff handoff 1000
+bench echo_1conn 2 1.5 ns/roundtrip echo 1 20000
+bench echo_100conn 2 1.5 ns/roundtrip echo 100 100000
+bench sleepers_10k_cpu 2 - ns/sleep sleepers 10000 10 cpu
+bench sleepers_10k_wall 2 - ms sleepers 10000 10 wall
+bench chan_pingpong 1 2 ns/roundtrip pingpong 1000000
+bench chan_pingpong 2 2 ns/roundtrip pingpong 1000000
+bench chan_buffered_1x1 2 - ns/value buffered 1 1 128 2000000
+bench chan_buffered_4x4 2 - ns/value buffered 4 4 128 2000000
+bench chan_select4 1 - ns/select select4 1000000
+bench chan_select4 2 - ns/select select4 1000000
+bench chan_parked_task_mem 2 0.5 bytes/task parkmem 100000
+bench mutex_contended 2 - ns/op mutex 4 1000000
+bench mutex_contended 1 - ns/op mutex 4 1000000
+bench mutex_uncontended 1 - ns/op mutex 1 20000000

@@ -1,194 +1,202 @@
 // SPDX-License-Identifier: MIT
 /*
- * demo - a first look at libgreen (`make demo` runs it).
+ * demo - Go's concurrency patterns as an HTTP microservice on libgreen.
  *
- * Until the HTTP microservice lands here, the demo shows what the runtime
- * does today, the Go way:
- *   1. concurrency: 100,000 tasks, each a function call with its own
- *      stack, started with green_go and joined with a waitgroup, as Go's
- *      `go f()` and sync.WaitGroup;
- *   2. parallelism: the same CPU-bound work on 1 processor and on all of
- *      them (GREEN_PROCS, Go's GOMAXPROCS), and who ran where;
- *   3. cooperation: green_yield (Go's runtime.Gosched) lets a long task
- *      share its processor.
+ *   demo tour                  what `make demo` runs: the service started
+ *                              in-process, each endpoint called and
+ *                              explained, a stats summary
+ *   demo serve [options]       the service, until SIGINT or SIGTERM
+ *   demo patterns [NAME]       one pattern at a time, on the console
+ *
+ * The service is in http.c (connections) and handlers.c (routes); each
+ * pattern has its own file. tools/demo/README.md explains each pattern
+ * next to its Go equivalent (tools/demo/go/main.go is the same service
+ * in Go).
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
-#include "green.h"
+#include "demo.h"
+#include "handlers.h"
+#include "http.h"
 
-#define MAXP 64
-
-static double now_ms(void)
+static void usage(FILE *f)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+	fprintf(f,
+		"usage: demo tour\n"
+		"       demo serve [--listen HOST:PORT] [--procs N] [--log]\n"
+		"                  [--header-timeout-ms MS] [--idle-timeout-ms MS]\n"
+		"                  [--drain-ms MS] [--rate N] [--burst N]\n"
+		"       demo patterns [NAME]     (no NAME: the list)\n"
+		"\n"
+		"serve: an HTTP/1.1 service, a task per connection, on\n"
+		"127.0.0.1:8080 by default (port 0: any free port, printed).\n"
+		"Endpoints: / /fanout /pipeline /pool /ratelimit /sleep /cancel\n"
+		"/stats /metrics /echo; see tools/demo/README.md.\n"
+		"SIGINT or SIGTERM: stop accepting, finish the requests in\n"
+		"flight (at most --drain-ms, default 5000), exit 0.\n");
 }
 
-struct spread {
-	green_wg_t wg;
-	long ntasks;
-	long work;			/* loop iterations per task */
-	long ran_on[MAXP];		/* tasks that ran on each processor */
-	double ms;
-	struct green_stats st;
-	struct green_proc_stats ps[MAXP];
-	int nprocs;
+struct serve_args {
+	struct server_config cfg;
+	int sfd;		/* signalfd for SIGINT and SIGTERM */
+	int ret;
 };
 
-static void task(void *arg)
+static void serve_main(void *arg)
 {
-	struct spread *s = arg;
-	volatile unsigned long x = 0;
-	long i;
-	int p;
+	struct serve_args *a = arg;
+	struct green_stats st = { .size = sizeof(st) };
+	struct signalfd_siginfo si;
+	struct server srv;
+	char host[INET_ADDRSTRLEN];
+	ssize_t n;
+	int forced;
 
-	for (i = 0; i < s->work; i++)
-		x += i;
-	p = green_proc_id();
-	if (p >= 0 && p < MAXP)
-		__atomic_fetch_add(&s->ran_on[p], 1, __ATOMIC_RELAXED);
-	green_wg_done(&s->wg);
+	a->ret = 1;
+	if (server_start(&srv, &a->cfg))
+		return;
+	green_stats(&st, NULL, 0);
+	inet_ntop(AF_INET, &srv.addr.sin_addr, host, sizeof(host));
+	printf("demo: listening on http://%s:%d (%u processors, poller %s, parker %s); pid %d\n",
+	       host, ntohs(srv.addr.sin_port), st.nprocs, st.poller,
+	       st.parker, getpid());
+	fflush(stdout);
+	/* A signal is a read on the signalfd: the task parks until then. */
+	n = green_read(a->sfd, &si, sizeof(si));
+	printf("demo: %s: shutting down (in-flight requests get up to %d ms)\n",
+	       n == sizeof(si) ? strsignal(si.ssi_signo) : "signalfd failed",
+	       a->cfg.drain_ms);
+	fflush(stdout);
+	forced = server_shutdown(&srv);
+	printf("demo: stopped%s: %llu requests on %llu connections\n",
+	       forced ? " (some requests cancelled at the bound)" : " cleanly",
+	       (unsigned long long)srv.requests,
+	       (unsigned long long)srv.conns_total);
+	fflush(stdout);
+	a->ret = 0;
 }
 
-static void spread_main(void *arg)
+static int positive(const char *opt, const char *v, long max)
 {
-	struct spread *s = arg;
-	double t0 = now_ms();
-	long i;
+	char *end;
+	long n = strtol(v, &end, 10);
 
-	for (i = 0; i < s->ntasks; i++) {
-		green_wg_add(&s->wg, 1);
-		if (green_go(task, s)) {
-			green_wg_done(&s->wg);
-			fprintf(stderr, "demo: green_go failed\n");
+	if (*end || end == v || n < 1 || n > max) {
+		fprintf(stderr, "demo: %s: want a number in [1, %ld]\n", opt,
+			max);
+		exit(2);
+	}
+	return n;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "procs", required_argument, NULL, 'p' },
+		{ "header-timeout-ms", required_argument, NULL, 'H' },
+		{ "idle-timeout-ms", required_argument, NULL, 'I' },
+		{ "drain-ms", required_argument, NULL, 'D' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "burst", required_argument, NULL, 'b' },
+		{ "log", no_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct serve_args a = { .ret = 1 };
+	int rate = 100, burst = 20;
+	sigset_t mask;
+	int c, ret;
+
+	server_config_default(&a.cfg);
+	while ((c = getopt_long(argc, argv, "l:p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			a.cfg.listen = optarg;
 			break;
+		case 'p':
+			positive("--procs", optarg, GREEN_MAX_PROCS);
+			setenv("GREEN_PROCS", optarg, 1);
+			break;
+		case 'H':
+			a.cfg.header_timeout_ms = positive(optarg, optarg,
+							   3600000);
+			break;
+		case 'I':
+			a.cfg.idle_timeout_ms = positive(optarg, optarg,
+							 3600000);
+			break;
+		case 'D':
+			a.cfg.drain_ms = positive(optarg, optarg, 3600000);
+			break;
+		case 'r':
+			rate = positive("--rate", optarg, 1000000);
+			break;
+		case 'b':
+			burst = positive("--burst", optarg, 1000000);
+			break;
+		case 'L':
+			a.cfg.access_log = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
-	green_wg_wait(&s->wg);
-	s->ms = now_ms() - t0;
-	s->st.size = sizeof(s->st);
-	s->nprocs = green_stats(&s->st, s->ps, MAXP);
-}
-
-static int run_spread(struct spread *s, const char *procs)
-{
-	int ret;
-
-	if (procs)
-		setenv("GREEN_PROCS", procs, 1);
-	ret = green_run(spread_main, s);
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	ratelimit_configure(rate, burst);
+	/*
+	 * Block the signals in this thread before green_run starts the
+	 * workers (they inherit the mask), so that they arrive only through
+	 * the signalfd, which a task reads like any other file.
+	 */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	a.sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (a.sfd < 0) {
+		perror("demo: signalfd");
+		return 1;
+	}
+	ret = green_run(serve_main, &a);
+	close(a.sfd);
 	if (ret) {
 		fprintf(stderr, "demo: green_run: %s\n", strerror(-ret));
-		return ret;
-	}
-	return 0;
-}
-
-static void print_spread(const struct spread *s)
-{
-	int i;
-
-	printf("  %ld tasks in %.1f ms on %d processor(s), %u worker thread(s), parker %s\n",
-	       s->ntasks, s->ms, s->nprocs, s->st.nworkers, s->st.parker);
-	for (i = 0; i < s->nprocs && i < MAXP; i++)
-		printf("    P%-2d ran %6ld of them; stole %4lu times (%lu tasks), took %lu batches from the global queue\n",
-		       i, s->ran_on[i], (unsigned long)s->ps[i].steals,
-		       (unsigned long)s->ps[i].stolen,
-		       (unsigned long)s->ps[i].global_gets);
-}
-
-/* Part 3: a long task that yields lets a short one finish first. */
-struct coop {
-	green_wg_t wg;
-	char order[8];
-	int n;
-};
-
-static void note(struct coop *c, char who)
-{
-	int i = __atomic_fetch_add(&c->n, 1, __ATOMIC_RELAXED);
-
-	if (i < (int)sizeof(c->order) - 1)
-		c->order[i] = who;
-}
-
-static void long_task(void *arg)
-{
-	struct coop *c = arg;
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		note(c, 'L');
-		green_yield();	/* let others use the processor */
-	}
-	green_wg_done(&c->wg);
-}
-
-static void short_task(void *arg)
-{
-	struct coop *c = arg;
-
-	note(c, 's');
-	green_wg_done(&c->wg);
-}
-
-static void coop_main(void *arg)
-{
-	struct coop *c = arg;
-
-	green_wg_add(&c->wg, 3);
-	green_go(long_task, c);
-	green_go(short_task, c);
-	green_go(short_task, c);
-	green_wg_wait(&c->wg);
-}
-
-int main(void)
-{
-	static struct spread one, all;
-	struct coop c = { .wg = GREEN_WG_INIT };
-	const char *env = getenv("GREEN_PROCS");
-	char procs[16];
-
-	printf("libgreen demo: Go's concurrency model in C\n\n");
-	printf("1. Concurrency: 100,000 tasks (Go: goroutines), spawned with\n"
-	       "   green_go and joined with a waitgroup. Each is a function with\n"
-	       "   its own stack; they run M:N on a few worker threads.\n");
-	all.ntasks = 100000;
-	all.work = 2000;
-	if (run_spread(&all, env))
-		return 1;
-	print_spread(&all);
-	snprintf(procs, sizeof(procs), "%d", all.nprocs);
-
-	printf("\n2. Parallelism: the same work on 1 processor (GREEN_PROCS=1,\n"
-	       "   Go's GOMAXPROCS=1): concurrent, but one at a time.\n");
-	one.ntasks = all.ntasks;
-	one.work = all.work;
-	if (run_spread(&one, "1"))
-		return 1;
-	print_spread(&one);
-	printf("  With %s processors it took %.2fx the time of one. The tasks were\n"
-	       "  all spawned on P0; the others got theirs by stealing from P0's\n"
-	       "  run queue and from the global queue P0 overflowed into, as in Go.\n",
-	       procs, all.ms / one.ms);
-
-	printf("\n3. Cooperation: on one processor a long task calls green_yield\n"
-	       "   (Go: runtime.Gosched) so two short tasks run in between.\n");
-	setenv("GREEN_PROCS", "1", 1);
-	if (green_run(coop_main, &c)) {
-		fprintf(stderr, "demo: green_run failed\n");
 		return 1;
 	}
-	printf("  order of steps: %s (L = long task, s = short task)\n", c.order);
-	if (env)
-		setenv("GREEN_PROCS", env, 1);
-	printf("\nNext: README.md explains G, M and P; `make check` runs the tests.\n");
-	return 0;
+	return a.ret;
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);	/* a peer that left is -EPIPE */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2 || !strcmp(argv[1], "tour"))
+		return cmd_tour(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "serve"))
+		return cmd_serve(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "patterns"))
+		return cmd_patterns(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
 }

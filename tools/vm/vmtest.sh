@@ -23,6 +23,10 @@
 #   --kernel FILE    kernel image (default /boot/vmlinuz-<same version>)
 #   --out DIR        work dir (default build/vm)
 #   --no-build       use already built module and selftests
+#   --kcflags FLAGS  extra compiler flags for green.ko (KCFLAGS), e.g.
+#                    -DGREEN_FAULT_INJECT (tests/vmdebug/broken.sh)
+#   --modparam P     module parameter for insmod, e.g. inject_uaf=1
+#                    (repeatable)
 #
 # Exit: 0 all passed; 1 any "not ok", failed program, missing result, kernel
 # splat, failed insmod/rmmod or VM timeout; 3 the guest stalled (log kept
@@ -44,6 +48,8 @@ STALL=${VMTEST_STALL:-150}	# seconds without console output = stalled
 KDIR=
 KERNEL=
 BUILD=1
+KCFLAGS=
+MODPARAMS=()
 
 die() { echo "vmtest: $*" >&2; exit 1; }
 skip() { echo "vmtest: SKIP: $*" >&2; exit 77; }
@@ -61,7 +67,9 @@ while [ $# -gt 0 ]; do
 	--kernel) KERNEL=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	--no-build) BUILD=0; shift ;;
-	-h|--help) sed -n '3,29p' "$0"; exit 0 ;;
+	--kcflags) KCFLAGS=$2; shift 2 ;;
+	--modparam) MODPARAMS+=("$2"); shift 2 ;;
+	-h|--help) sed -n '3,33p' "$0"; exit 0 ;;
 	*) die "unknown option $1" ;;
 	esac
 done
@@ -92,7 +100,8 @@ if [ $BUILD = 1 ]; then
 	echo "vmtest: building green.ko against $KDIR"
 	rm -rf "$OUT/kmod"
 	cp -r "$ROOT/kmod" "$OUT/kmod"
-	make -s -C "$KDIR" M="$OUT/kmod" modules >"$OUT/kmod-build.log" 2>&1 ||
+	make -s -C "$KDIR" M="$OUT/kmod" ${KCFLAGS:+"KCFLAGS=$KCFLAGS"} modules \
+		>"$OUT/kmod-build.log" 2>&1 ||
 		{ cat "$OUT/kmod-build.log"; die "module build failed"; }
 	echo "vmtest: building selftests"
 	make -s -C "$ROOT/tests/selftests" OUT="$SELFTESTS" ||
@@ -127,6 +136,7 @@ done
 : >"$INITRD/green/env"
 for e in "${ENVS[@]}"; do printf 'export %q\n' "$e" >>"$INITRD/green/env"; done
 echo "BENCH=$BENCH" >>"$INITRD/green/env"
+printf 'MODPARAMS=%q\n' "${MODPARAMS[*]}" >>"$INITRD/green/env"
 
 cat >"$INITRD/init" <<'EOF'
 #!/bin/busybox sh
@@ -137,6 +147,7 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 mount -t debugfs debugfs /sys/kernel/debug
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up	# loopback tests
 . /green/env
 echo 1 > /proc/sys/kernel/printk_ratelimit 2>/dev/null
 echo "VMTEST: kernel $(uname -r) cpus $(nproc)"
@@ -145,7 +156,7 @@ run() {	# run <label> <prog>: prints output, then a result line
 	(cd "$(dirname "$2")" && timeout -s KILL 300 "$2" 2>&1)
 	echo "VMTEST: result $1 rc=$?"
 }
-if insmod /green/green.ko; then
+if insmod /green/green.ko $MODPARAMS; then
 	echo "VMTEST: insmod ok"
 	grep -E ' [tT] .*\[green\]' /proc/kallsyms | sed 's/^/VMTEST: ksym /'
 else
