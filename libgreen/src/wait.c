@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "ctx.h"
 #include "green.h"
@@ -48,6 +49,18 @@ static inline int wstate_code(uint64_t s)
 	return (int16_t)(uint16_t)(s >> CODE_SHIFT);
 }
 
+/*
+ * When a wait began, for dumps only: the coarse clock (a tick's
+ * resolution) costs a few ns where the precise one costs tens here.
+ */
+static inline uint64_t coarse_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 uint64_t wait_arm(struct g *g, enum wait_reason why, const void *obj)
 {
 	uint64_t s = atomic_load_explicit(&g->wstate, memory_order_relaxed);
@@ -55,7 +68,7 @@ uint64_t wait_arm(struct g *g, enum wait_reason why, const void *obj)
 
 	g->wreason = why;
 	g->wobj = obj;
-	g->wsince = now_ns();
+	g->wsince = coarse_now_ns();
 	atomic_store_explicit(&g->wstate, token | PH_ARMED,
 			      memory_order_release);
 	return token;
