@@ -50,11 +50,13 @@ KSFT := $(BUILD)/ksft
 DEPS_BUILD := gcc make libc6-dev pkg-config liburing-dev libhttp-parser-dev
 DEPS_CHECK := $(DEPS_BUILD) perl linux-source-6.1 xz-utils valgrind \
 	qemu-system-x86 busybox-static cpio linux-image-amd64 \
-	linux-headers-amd64 kmod
-DEPS_BENCH := $(DEPS_BUILD) golang-go
+	linux-headers-amd64 kmod curl
+DEPS_BENCH := $(DEPS_BUILD) golang-go wrk
+DEPS_FUZZ := $(DEPS_BUILD) clang libclang-rt-14-dev
 
-.PHONY: all deps deps-build deps-check deps-bench demo check check-unit \
-	check-asan check-tsan check-valgrind check-install bench install uninstall clean
+.PHONY: all deps deps-build deps-check deps-bench deps-fuzz demo check \
+	check-unit check-asan check-tsan check-valgrind check-install \
+	check-demo bench bench-http fuzz check-fuzz install uninstall clean
 
 
 all: $(BUILD)/libgreen.a $(BUILD)/libgreen.so $(BUILD)/libgreen.pc tools
@@ -65,6 +67,8 @@ deps-check:
 	@tools/deps.sh $(DEPS_CHECK)
 deps-bench:
 	@tools/deps.sh $(DEPS_BENCH)
+deps-fuzz:
+	@tools/deps.sh $(DEPS_FUZZ)
 deps: deps-check
 
 # --- the library, one object tree per flavour -------------------------------
@@ -125,7 +129,27 @@ $(BUILD)/tools/%: tools/%/main.c $$(wildcard tools/$$*/*.c) $$(wildcard tools/$$
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $(filter %.c,$^) $(BUILD)/libgreen.a $(LDLIBS)
 
 demo: deps-build $(BUILD)/tools/demo
-	$(BUILD)/tools/demo
+	$(BUILD)/tools/demo tour
+
+# The demo's HTTP service against the same service in Go's net/http (wrk).
+bench-http: deps-bench $(BUILD)/tools/demo
+	tools/demo/bench-http.sh $(BUILD)
+
+# libFuzzer on the demo's request parsing (clang; not part of `make check`).
+FUZZ := $(BUILD)/fuzz/fuzz_reqparse
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(WARN)
+$(FUZZ): tools/demo/fuzz/fuzz_reqparse.c tools/demo/reqparse.c tools/demo/reqparse.h
+	@mkdir -p $(@D)/corpus
+	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -lhttp_parser
+fuzz: deps-fuzz $(FUZZ)
+	$(FUZZ) -max_total_time=$(or $(FUZZ_SECONDS),300) -max_len=1024 \
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus tools/demo/fuzz/corpus
+check-fuzz: deps-fuzz $(FUZZ)
+	@echo "== fuzz: the regression inputs, then 20 s of fuzzing =="
+	$(FUZZ) tools/demo/fuzz/corpus/*
+	$(FUZZ) -max_total_time=20 -max_len=1024 -artifact_prefix=$(BUILD)/fuzz/ \
+		$(BUILD)/fuzz/corpus tools/demo/fuzz/corpus
 
 # --- tests ------------------------------------------------------------------
 
@@ -136,7 +160,13 @@ TSAN_BINS := $(addprefix $(BUILD)/tsan/tests/,$(TEST_NAMES))
 PROVE := prove --exec '' --timer
 
 check: deps-check
-	$(MAKE) check-unit check-install check-asan check-tsan check-valgrind vmtest
+	$(MAKE) check-unit check-install check-demo check-asan check-tsan \
+		check-valgrind vmtest
+
+check-demo: $(BUILD)/tools/demo
+	@echo "== tools/demo: the HTTP service, tour, patterns (io_uring, then epoll) =="
+	$(PROVE) --exec bash tests/demo/run.sh :: $(BUILD)
+	GREEN_POLLER=epoll $(PROVE) --exec bash tests/demo/run.sh :: $(BUILD)
 
 check-install: all
 	@echo "== install and pkg-config =="

@@ -10,7 +10,8 @@
  *   g->sp -> [MXCSR, x87 CW] [r15] [r14] [r13] [r12] [rbx] [rbp] [ret]
  *             +0              +8                          +48   +56
  *
- * so its walk starts at pc = ret, fp = the saved rbp. Each frame pointer
+ * so its walk starts at pc = ret, fp = the saved rbp (once ret is checked
+ * to follow a call of green_ctx_switch). Each frame pointer
  * must lie inside the task's stack, above the previous one and aligned,
  * before it is read: a function built without frame pointers (much of
  * libc) ends the walk early, never with a fault. The walk only reads
@@ -45,7 +46,7 @@ struct fsym {
 };
 
 struct modsyms {
-	uintptr_t bias;			/* load bias: runtime - file address */
+	uintptr_t bias;			/* runtime - file address */
 	void *map;			/* the file, mapped read-only */
 	size_t len;
 	struct fsym *funcs;		/* NULL: no symbols to be had */
@@ -83,14 +84,35 @@ DEBUG_NOSAN int bt_walk(uintptr_t pc, uintptr_t fp, uintptr_t lo,
 	return n;
 }
 
+/*
+ * Is @ret the return address of a direct call to green_ctx_switch (e8
+ * and a 32-bit displacement; it is a hidden symbol, never called through
+ * the PLT)? A task's saved sp is stale while the task runs or has not
+ * finished switching away; then the word there is something else.
+ */
+DEBUG_NOSAN static bool switch_return(uintptr_t ret)
+{
+	const volatile uint8_t *call = (const volatile uint8_t *)ret - 5;
+	int32_t disp;
+
+	if (ret < 5 || call[0] != 0xe8)
+		return false;
+	memcpy(&disp, (const void *)(ret - 4), sizeof(disp));
+	return ret + (intptr_t)disp == (uintptr_t)green_ctx_switch;
+}
+
 DEBUG_NOSAN int bt_parked(uintptr_t sp, uintptr_t lo, uintptr_t hi,
 			  uintptr_t *pcs, int max)
 {
 	const volatile uintptr_t *s = (const volatile uintptr_t *)sp;
+	uintptr_t ret;
 
 	if ((sp & 7) || sp < lo || sp + 64 > hi)
-		return 0;
-	return bt_walk(s[7], s[6], sp + 64, hi, pcs, max);
+		return -1;
+	ret = s[7];
+	if (!switch_return(ret))
+		return -1;
+	return bt_walk(ret, s[6], sp + 64, hi, pcs, max);
 }
 
 DEBUG_NOSAN int bt_self(uintptr_t hi, uintptr_t *pcs, int max)
@@ -296,8 +318,8 @@ void bt_symbol(uintptr_t pc, char *buf, size_t n)
 		start += mf.bias;
 	}
 	if (fn) {
-		snprintf(buf, n, "%s+0x%lx (%s)", fn, (unsigned long)(pc - start),
-			 mod);
+		snprintf(buf, n, "%s+0x%lx (%s)", fn,
+			 (unsigned long)(pc - start), mod);
 		pthread_mutex_unlock(&sym_lock);
 		return;
 	}

@@ -110,7 +110,10 @@ long stall_sleep(long ns);
 int bt_walk(uintptr_t pc, uintptr_t fp, uintptr_t lo, uintptr_t hi,
 	    uintptr_t *pcs, int max);
 
-/* A context saved by green_ctx_switch at @sp, on the stack [@lo, @hi). */
+/*
+ * A context saved by green_ctx_switch at @sp, on the stack [@lo, @hi);
+ * -1 when there is none there (the task runs, or is switching).
+ */
 int bt_parked(uintptr_t sp, uintptr_t lo, uintptr_t hi, uintptr_t *pcs,
 	      int max);
 

@@ -38,7 +38,7 @@ struct tsnap {
 	uint8_t wreason;
 	const void *wobj;
 	uint64_t wsince;
-	uintptr_t sp, lo, hi;		/* saved sp; its stack, 0 if none */
+	uintptr_t sp, lo, hi;		/* saved sp; its stack (0: none) */
 	void *created_pc;
 	uint64_t created_by;
 	void (*fn)(void *);
@@ -210,16 +210,17 @@ static int dump_one(FILE *f, struct g *g, uint64_t now, bool self,
 	} else if (!a.lo || !a.sp) {
 		bt_symbol((uintptr_t)a.fn + 1, sym, sizeof(sym));
 		fprintf(f, "\tstarts at %s\n", sym);
-	} else if (a.own_map &&
-		   atomic_load_explicit(&sched.shutdown, memory_order_relaxed)) {
+	} else if (a.own_map && atomic_load(&sched.shutdown)) {
 		fprintf(f, "\t(shutting down: no backtrace)\n");
 	} else {
 		n = bt_parked(a.sp, a.lo, a.hi, pcs, BT_MAX);
 		snap(g, &b);
-		if (same(&a, &b))
-			bt_print(f, pcs, n);
-		else
+		if (!same(&a, &b))
 			fprintf(f, "\t(it ran while being dumped: backtrace dropped)\n");
+		else if (n < 0)
+			fprintf(f, "\t(still switching away: no backtrace)\n");
+		else
+			bt_print(f, pcs, n);
 	}
 	dump_created(f, a.id, a.created_by, a.created_pc);
 	return 1;

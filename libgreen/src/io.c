@@ -13,9 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctx.h"
 #include "green.h"
 #include "poller.h"
 #include "runtime.h"
+#include "wait.h"
 
 const struct poller_ops *poller = &poller_uring;
 
@@ -190,17 +192,44 @@ ssize_t green_recv_until(int fd, void *buf, size_t n, int flags,
 	return rw(IO_RECV, fd, buf, n, -1, flags, deadline);
 }
 
-/* A peer that went away is -EPIPE, never a SIGPIPE that kills us. */
-ssize_t green_send(int fd, const void *buf, size_t n, int flags)
+/*
+ * A send usually fits in the socket's buffer: a task tries it at once,
+ * without a trip through the poller (Go's netpoller does the same).
+ * -EAGAIN: it would block, or the task's context or deadline has ended
+ * and the poller path reports that.
+ */
+static ssize_t send_now(int fd, const void *buf, size_t n, int flags,
+			int64_t deadline)
 {
-	return rw(IO_SEND, fd, (void *)buf, n, -1, flags | MSG_NOSIGNAL, 0);
+	struct g *g = g_current();
+	ssize_t ret;
+
+	if (!g || fd < 0 || !n || !buf || (g->ctx && ctx_err(g->ctx)))
+		return -EAGAIN;
+	deadline = wait_deadline(g, deadline);
+	if (deadline > 0 && deadline <= (int64_t)now_ns())
+		return -EAGAIN;
+	ret = send(fd, buf, n, flags | MSG_DONTWAIT);
+	if (ret < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return ret;
 }
 
+/* A peer that went away is -EPIPE, never a SIGPIPE that kills us. */
 ssize_t green_send_until(int fd, const void *buf, size_t n, int flags,
 			 int64_t deadline)
 {
+	ssize_t ret = send_now(fd, buf, n, flags | MSG_NOSIGNAL, deadline);
+
+	if (ret != -EAGAIN)
+		return ret;
 	return rw(IO_SEND, fd, (void *)buf, n, -1, flags | MSG_NOSIGNAL,
 		  deadline);
+}
+
+ssize_t green_send(int fd, const void *buf, size_t n, int flags)
+{
+	return green_send_until(fd, buf, n, flags, 0);
 }
 
 static ssize_t rwv(enum io_kind kind, int fd, const struct iovec *iov,

@@ -329,7 +329,12 @@ static void uring_wait(struct p *p, int64_t deadline)
 	struct __kernel_timespec ts, *tsp = NULL;
 	struct io_uring_cqe *cqe;
 
-	if (io_uring_cq_ready(&r->ring))
+	/*
+	 * Read the CQ's indices atomically: the ring's holder may be reaping
+	 * (advancing the head) while this M, no longer its holder, looks.
+	 */
+	if (__atomic_load_n(r->ring.cq.ktail, __ATOMIC_ACQUIRE) !=
+	    __atomic_load_n(r->ring.cq.khead, __ATOMIC_ACQUIRE))
 		return;
 	/*
 	 * Valgrind runs one thread at a time and does not let go while one
@@ -494,6 +499,40 @@ static void prep(struct io_uring_sqe *sqe, struct io_op *op)
 	}
 }
 
+/* Valgrind cannot see what the kernel wrote through the ring. */
+static void mark_defined(struct io_op *op)
+{
+	int64_t left = op->res;
+	int i;
+
+	if (left <= 0)
+		return;
+	switch (op->kind) {
+	case IO_READ:
+	case IO_PREAD:
+	case IO_RECV:
+		san_mem_defined(op->buf, left);
+		break;
+	case IO_READV:
+		for (i = 0; i < op->iovcnt && left > 0; i++) {
+			size_t n = op->iov[i].iov_len < (size_t)left ?
+				   op->iov[i].iov_len : (size_t)left;
+
+			san_mem_defined(op->iov[i].iov_base, n);
+			left -= n;
+		}
+		break;
+	case IO_ACCEPT:
+		if (op->addrlen) {
+			san_mem_defined(op->addrlen, sizeof(*op->addrlen));
+			san_mem_defined(op->addr, *op->addrlen);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
 static int64_t uring_io(struct io_op *op)
 {
 	struct m *m = m_self();
@@ -565,6 +604,8 @@ static int64_t uring_io(struct io_op *op)
 		op->cancel_queued = false;
 		spin_unlock(&r->lock);
 	}
+	if (san_valgrind())
+		mark_defined(op);
 	return io_op_result(op);
 }
 

@@ -33,11 +33,6 @@
 /* How long a spinning worker polls for work before parking, in ns. */
 #define SPIN_NS 30000
 
-/* How long a worker polls its own ring before sleeping, in ns. */
-#ifndef SPIN_IO_NS
-#define SPIN_IO_NS 50000
-#endif
-
 enum g_status {
 	G_FREE,		/* on a free list, not a task */
 	G_RUNNABLE,	/* in a run queue */

@@ -28,6 +28,7 @@
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/memcheck.h>
 #include <valgrind/valgrind.h>
 #define GREEN_VALGRIND 1
 #endif
@@ -48,6 +49,17 @@ static inline bool san_valgrind(void)
 	return RUNNING_ON_VALGRIND;
 #else
 	return false;
+#endif
+}
+
+/* Valgrind: the kernel wrote @len bytes at @p behind its back (io_uring). */
+static inline void san_mem_defined(const void *p, size_t len)
+{
+#ifdef GREEN_VALGRIND
+	VALGRIND_MAKE_MEM_DEFINED(p, len);
+#else
+	(void)p;
+	(void)len;
 #endif
 }
 

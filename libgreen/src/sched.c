@@ -475,7 +475,7 @@ static struct p *poll_idle(struct m *m, struct p *p)
  * Returns NULL when the runtime shuts down. */
 static struct g *findrunnable(struct m *m)
 {
-	uint64_t spin_start = 0, io_spin_start = 0;
+	uint64_t spin_start = 0;
 	bool was_spinning, polling;
 	struct p *p, *idlep;
 	struct g *g;
@@ -517,22 +517,6 @@ top:
 		if (!spin_start)
 			spin_start = now_ns();
 		if (now_ns() - spin_start < SPIN_NS) {
-			int i;
-
-			for (i = 0; i < 64; i++)
-				cpu_relax();
-			goto top;
-		}
-	}
-	/*
-	 * I/O in flight: its completion often comes within microseconds,
-	 * and a worker that is running sees it at once, where a sleeping
-	 * one is woken across CPUs in tens of microseconds.
-	 */
-	if (p->poll && poller->busy(p)) {
-		if (!io_spin_start)
-			io_spin_start = now_ns();
-		if (now_ns() - io_spin_start < SPIN_IO_NS) {
 			int i;
 
 			for (i = 0; i < 64; i++)

@@ -53,30 +53,35 @@ struct pstall {
 	struct g *g;
 	struct m *m;
 	uint64_t prog;		/* progress count then */
-	uint64_t since;		/* first seen so, ns; 0: no task running */
+	uint64_t since;		/* first seen so, ns; 0: no task ran */
 	uint64_t cpu;		/* its thread's CPU time then, ns */
 	uint64_t reported;	/* prog + 1 of the stall reported */
 };
 
-/* A processor's running task, read racily (validated by progress). */
+/*
+ * A processor's running task and its worker, read racily (validated by
+ * progress); copied here so that nothing else reads the M.
+ */
 struct prun {
 	struct m *m;
 	struct g *g;
+	pthread_t thread;
+	pid_t tid;
 	uint64_t id, created_by;
 	void *created_pc;
+};
+
+/* What a blocked worker waits in, for the report. */
+struct kstate {
+	char state;		/* /proc's letter: 'R' running, 'S'... */
+	long nr;		/* system call, or -1 */
+	uintptr_t pc;		/* where it was made, or 0 */
 };
 
 static struct pstall *ps;
 static uint64_t next_check;
 static struct sigaction old_urg;
 static bool urg_installed;
-
-/* What a blocked worker waits in, for the report. */
-struct kstate {
-	char state;		/* /proc's letter: 'R' running, 'S', 'D'... */
-	long nr;		/* system call, or -1 */
-	uintptr_t pc;		/* where it was made, or 0 */
-};
 
 /* sysmon's request to a worker's SIGURG handler. */
 static struct {
@@ -108,6 +113,8 @@ DEBUG_NOSAN static bool peek(struct p *p, struct prun *r)
 		return false;
 	r->m = m;
 	r->g = g;
+	r->thread = m->thread;
+	r->tid = m->tid;
 	r->id = g->id;
 	r->created_by = g->created_by;
 	r->created_pc = g->created_pc;
@@ -237,7 +244,7 @@ static int ask_backtrace(const struct prun *r)
 	req.g = r->g;
 	req.n = 0;
 	atomic_store_explicit(&req.state, RQ_PENDING, memory_order_release);
-	if (pthread_kill(r->m->thread, SIGURG)) {
+	if (pthread_kill(r->thread, SIGURG)) {
 		atomic_store(&req.state, RQ_IDLE);
 		return -2;
 	}
@@ -253,13 +260,13 @@ static int ask_backtrace(const struct prun *r)
 	return req.n;
 }
 
-/* CPU time thread @m has used, ns; 0 when it cannot be read. */
-static uint64_t thread_cpu(struct m *m)
+/* CPU time thread @t has used, ns; 0 when it cannot be read. */
+static uint64_t thread_cpu(pthread_t t)
 {
 	struct timespec ts;
 	clockid_t cid;
 
-	if (pthread_getcpuclockid(m->thread, &cid) ||
+	if (pthread_getcpuclockid(t, &cid) ||
 	    clock_gettime(cid, &ts))
 		return 0;
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -331,7 +338,7 @@ void stall_tick(uint64_t now)
 			s->m = r.m;
 			s->prog = prog;
 			s->since = now;
-			s->cpu = thread_cpu(r.m);
+			s->cpu = thread_cpu(r.thread);
 			continue;
 		}
 		if (now - s->since < debug_opts.stall_ns ||
@@ -342,14 +349,15 @@ void stall_tick(uint64_t now)
 		 * kernel did not run (an overloaded machine) is no stall.
 		 * Blocked in the kernel, the wall time is what counts.
 		 */
-		cpu = s->cpu ? thread_cpu(r.m) - s->cpu : now - s->since;
-		kernel_state(r.m->tid, &k);
+		cpu = s->cpu ? thread_cpu(r.thread) - s->cpu : now - s->since;
+		kernel_state(r.tid, &k);
 		if ((k.state == 'R' || !k.state) && cpu < debug_opts.stall_ns)
 			continue;
 		s->reported = prog + 1;
+		report(p, &r, &k, now - s->since, cpu);
+		/* After its backtrace was taken, in the act. */
 		atomic_store_explicit(&p->preempt, prog + 1,
 				      memory_order_relaxed);
-		report(p, &r, &k, now - s->since, cpu);
 	}
 }
 

@@ -287,9 +287,23 @@ check "SIGTERM: a request longer than the drain bound is cut with 503, exit 0" \
 	test "$rc" = 0 -a "$(cat "$tmp/cutcode")" = 503
 
 start int
+curl -s -o /dev/null -w '%{http_code}' "$(url '/sleep?ms=5000')" >"$tmp/cutcode" &
+c=$!
+for i in $(seq 100); do
+	get /stats
+	[ "$(num in_flight)" -ge 2 ] 2>/dev/null && break
+	sleep 0.05
+done
 kill -INT "$pid"
+sleep 0.2
+kill -INT "$pid"
+stop_t=$(date +%s%N)
 wait "$pid"
-check "SIGINT: exits 0 too" test $? = 0
+rc=$?
+stop_ms=$(( ($(date +%s%N) - stop_t) / 1000000 ))
+wait "$c"
+check "SIGINT twice: the second cancels what runs at once (503), exit 0 ($stop_ms ms)" \
+	test "$rc" = 0 -a "$(cat "$tmp/cutcode")" = 503 -a "$stop_ms" -lt 2000
 
 # ---- tour and patterns ---------------------------------------------------------
 

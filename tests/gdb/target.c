@@ -55,7 +55,7 @@ static __attribute__((noinline)) void pipe_reader(void *arg)
 	green_wg_done(&wg);
 }
 
-/* Have all four parked: each shows in a dump in its own state. */
+/* Have all four parked: each one's frames show in a dump. */
 static int all_parked(void)
 {
 	char *buf = NULL;
@@ -67,8 +67,8 @@ static int all_parked(void)
 		return 0;
 	green_dump(f);
 	fclose(f);
-	ok = strstr(buf, "chan receive") && strstr(buf, "sync.Mutex.Lock") &&
-	     strstr(buf, "[sleep") && strstr(buf, "IO wait");
+	ok = strstr(buf, "recv_blocked+") && strstr(buf, "mutex_blocked+") &&
+	     strstr(buf, "sleeper+") && strstr(buf, "pipe_reader+");
 	free(buf);
 	return ok;
 }

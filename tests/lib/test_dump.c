@@ -126,9 +126,10 @@ static void dump_main(void *arg)
 
 		green_sleep(1000000);
 		t = dump_string(&ret);
-		if (t && strstr(t, "chan receive") &&
-		    strstr(t, "sync.Mutex.Lock") && strstr(t, "[sleep") &&
-		    strstr(t, " (read) on fd ")) {
+		/* Each parked for good: its frames readable. */
+		if (t && strstr(t, "recv_blocker+") &&
+		    strstr(t, "mutex_blocker+") && strstr(t, "sleeper+") &&
+		    strstr(t, "reader+")) {
 			free(d->text);
 			d->text = t;
 			d->ret = ret;
@@ -154,11 +155,7 @@ TEST(every_task_with_state_object_backtrace_creator)
 	ASSERT_EQ(0, pipe(d.pfd));
 	d.c = green_chan_make(sizeof(int), 0);
 	ASSERT_NE(NULL, d.c);
-	/* Under Valgrind, green_read of a pipe hangs with io_uring. */
-	if (under_valgrind())
-		setenv("GREEN_POLLER", "epoll", 1);
 	ASSERT_EQ(0, green_run(dump_main, &d));
-	unsetenv("GREEN_POLLER");
 	ASSERT_NE(NULL, d.text);
 	EXPECT_TRUE(d.complete);
 	if (!d.complete)
@@ -194,7 +191,8 @@ TEST(every_task_with_state_object_backtrace_creator)
 	/* Ordered by id, the runtime's summary line first. */
 	EXPECT_NE(NULL, strstr(d.text, "libgreen: 5 tasks, "));
 	EXPECT_NE(NULL, strstr(d.text, "SCHED "));
-	EXPECT_TRUE(strstr(d.text, "\ntask 1 [") < strstr(d.text, "\ntask 2 ["));
+	EXPECT_TRUE(strstr(d.text, "\ntask 1 [") <
+		    strstr(d.text, "\ntask 2 ["));
 
 	/* The blocked tasks were not disturbed: each finished normally. */
 	EXPECT_EQ(-EPIPE, d.results[0]);
@@ -318,7 +316,7 @@ static void quit_main(void *arg)
 	green_chan_t *c = green_chan_make(0, 0);
 
 	green_go(quit_blocked, c);
-	wait_for("chan receive");
+	wait_for("quit_blocked+");	/* parked, its frames readable */
 	/*
 	 * To this thread: TSan delivers a signal at a libc call, and an idle
 	 * worker parked in a futex would hold it back. Valgrind may hold a
@@ -376,6 +374,9 @@ TEST(sigquit_dumps_and_exits_2)
 TEST(sigquit_dump_goes_on)
 {
 	struct child_result r;
+
+	if (under_valgrind())
+		SKIP(return, "Valgrind may hold the signal back until the end");
 
 	run_child(&r, "GREEN_DEBUG", "chanpanic,sigquit=dump", quit_child,
 		  NULL);

@@ -54,7 +54,7 @@ static int check_lines(const char *err, const char *re, int period_ms,
 		long ms;
 
 		if (!eol)
-			break;		/* cut short by the capture buffer */
+			break;		/* cut short by the buffer */
 		snprintf(line, sizeof(line), "%.*s", (int)(eol - s), s);
 		s = eol;
 		if (regexec(&rx, line, 0, NULL, 0) ||

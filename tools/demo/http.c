@@ -637,6 +637,11 @@ static bool wait_done(struct server *s, int64_t deadline)
 	return true;
 }
 
+void server_force(struct server *s)
+{
+	green_ctx_cancel(s->hard);
+}
+
 int server_shutdown(struct server *s)
 {
 	int forced = 0;
@@ -654,6 +659,8 @@ int server_shutdown(struct server *s)
 		green_ctx_cancel(s->hard);
 		wait_done(s, green_now() + 2000 * MS);
 	}
+	if (green_ctx_err(s->hard))
+		forced = 1;	/* at the bound, or server_force() */
 	handlers_stop(s);
 	green_ctx_free(s->idle);
 	green_ctx_free(s->hard);

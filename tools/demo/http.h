@@ -86,9 +86,15 @@ int server_start(struct server *s, const struct server_config *cfg);
  * server_shutdown() - stop accepting, close idle connections, let the
  * requests in flight finish within cfg->drain_ms, then cancel what is
  * left. Called from a task; returns 0 when every request finished, 1
- * when some were cancelled at the bound.
+ * when they were cancelled (at the bound, or by server_force()).
  */
 int server_shutdown(struct server *s);
+
+/*
+ * server_force() - cancel every request still running now, as the drain
+ * bound would (a second Ctrl-C). Callable while server_shutdown() waits.
+ */
+void server_force(struct server *s);
 
 /* Append "Name: value\r\n" to the response's extra headers. */
 void http_resp_header(struct http_resp *r, const char *name,

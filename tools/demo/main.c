@@ -41,14 +41,31 @@ static void usage(FILE *f)
 		"Endpoints: / /fanout /pipeline /pool /ratelimit /sleep /cancel\n"
 		"/stats /metrics /echo; see tools/demo/README.md.\n"
 		"SIGINT or SIGTERM: stop accepting, finish the requests in\n"
-		"flight (at most --drain-ms, default 5000), exit 0.\n");
+		"flight (at most --drain-ms, default 5000; a second signal\n"
+		"cancels them at once), exit 0.\n");
 }
 
 struct serve_args {
 	struct server_config cfg;
 	int sfd;		/* signalfd for SIGINT and SIGTERM */
 	int ret;
+	struct server *srv;
+	green_wg_t wg;		/* the second-signal task */
 };
+
+/* During the drain, a second signal cancels what is still running. */
+static void second_signal(void *arg)
+{
+	struct serve_args *a = arg;
+	struct signalfd_siginfo si;
+
+	if (green_read(a->sfd, &si, sizeof(si)) == sizeof(si)) {
+		printf("demo: %s again: cancelling the requests in flight\n",
+		       strsignal(si.ssi_signo));
+		server_force(a->srv);
+	}
+	green_wg_done(&a->wg);
+}
 
 static void serve_main(void *arg)
 {
@@ -63,6 +80,7 @@ static void serve_main(void *arg)
 	a->ret = 1;
 	if (server_start(&srv, &a->cfg))
 		return;
+	a->srv = &srv;
 	green_stats(&st, NULL, 0);
 	inet_ntop(AF_INET, &srv.addr.sin_addr, host, sizeof(host));
 	printf("demo: listening on http://%s:%d (%u processors, poller %s, parker %s); pid %d\n",
@@ -71,13 +89,22 @@ static void serve_main(void *arg)
 	fflush(stdout);
 	/* A signal is a read on the signalfd: the task parks until then. */
 	n = green_read(a->sfd, &si, sizeof(si));
-	printf("demo: %s: shutting down (in-flight requests get up to %d ms)\n",
+	printf("demo: %s: shutting down (in-flight requests get up to %d ms;\n"
+	       "      signal again to cancel them now)\n",
 	       n == sizeof(si) ? strsignal(si.ssi_signo) : "signalfd failed",
 	       a->cfg.drain_ms);
 	fflush(stdout);
+	green_wg_init(&a->wg);
+	green_wg_add(&a->wg, 1);
+	if (green_go(second_signal, a))
+		green_wg_done(&a->wg);
 	forced = server_shutdown(&srv);
+	green_close(a->sfd);	/* ends second_signal's read: -EBADF */
+	a->sfd = -1;
+	green_wg_wait(&a->wg);
 	printf("demo: stopped%s: %llu requests on %llu connections\n",
-	       forced ? " (some requests cancelled at the bound)" : " cleanly",
+	       forced ? " (requests still running were cancelled)" :
+	       " cleanly",
 	       (unsigned long long)srv.requests,
 	       (unsigned long long)srv.conns_total);
 	fflush(stdout);
@@ -174,7 +201,8 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	ret = green_run(serve_main, &a);
-	close(a.sfd);
+	if (a.sfd >= 0)
+		close(a.sfd);
 	if (ret) {
 		fprintf(stderr, "demo: green_run: %s\n", strerror(-ret));
 		return 1;

@@ -47,6 +47,7 @@ static void busy(long iters)
 		if (!(i & 0xffff))
 			green_preempt_check();
 	}
+	(void)x;
 }
 
 struct par_task {
