@@ -95,9 +95,10 @@ struct poller_ops {
 	/*
 	 * @p's poll_m, which does not hold @p: sleep until something may be
 	 * ready to reap, a kick, or @deadline (green_now() clock; INT64_MAX:
-	 * none). Must not consume anything the holder would reap (epoll
-	 * events it takes are kept for the next reap), since a new holder
-	 * may take @p while this runs.
+	 * none). Must consume nothing the holder reaps (io_uring: it only
+	 * peeks at the CQ; epoll: it ppoll()s the epoll fd and a kick
+	 * eventfd kept out of the epoll set), since a new holder may take
+	 * @p while this runs.
 	 */
 	void (*wait)(struct p *p, int64_t deadline);
 	/* Interrupt @p's wait, from any thread; kicks coalesce. */

@@ -476,7 +476,7 @@ static struct p *poll_idle(struct m *m, struct p *p)
 static struct g *findrunnable(struct m *m)
 {
 	uint64_t spin_start = 0;
-	bool was_spinning, polling;
+	bool was_spinning, polling, gave = false;
 	struct p *p, *idlep;
 	struct g *g;
 
@@ -543,6 +543,10 @@ idle_locked:
 	if (polling)
 		p->poll_m = m;
 	m->p = NULL;
+	/* The spinner we gave tasks to may have stopped looking: wake one. */
+	if (gave && atomic_load(&sched.gq_size) > 0)
+		startm_locked();
+	gave = false;
 	/*
 	 * Stop spinning while still under the lock: once it is dropped, a
 	 * waker may hand @p back to us as its poll_m, counting us spinning.
@@ -587,8 +591,10 @@ idle_locked:
 			acquirep(m, own);
 			spin_start = 0;
 			p = own;
-			if (give_to_spinner(p))
+			if (give_to_spinner(p)) {
+				gave = true;
 				goto idle_locked;
+			}
 			goto top;
 		}
 	}

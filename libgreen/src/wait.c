@@ -167,9 +167,15 @@ int wait_park(struct g *g, uint64_t token, _Atomic int *lock,
 	}
 	s = atomic_load_explicit(&g->wstate, memory_order_acquire);
 	if ((s & PH_MASK) == PH_FIRED) {
-		/* Ended before parking: do not switch away at all. */
+		/*
+		 * Ended before parking: no switch. A deadline already past
+		 * still yields, so that a task retrying in a loop cannot
+		 * keep its processor (and that processor's timers) forever.
+		 */
 		if (lock)
 			spin_unlock(lock);
+		if (wstate_code(s) == -ETIMEDOUT)
+			green_yield();
 	} else {
 		g_park_wait(lock);
 		s = atomic_load_explicit(&g->wstate, memory_order_acquire);
