@@ -23,8 +23,16 @@
  *   GREEN_STACK_GUARD "auto" (default), "always" or "never"; see
  *                     green_run(3) for how guard pages are budgeted.
  *
- * Man pages: libgreen(7), green_run(3), green_go(3), green_yield(3),
- * green_wg_init(3), green_stats(3).
+ * Man pages: libgreen(7); tasks: green_run(3), green_go(3), green_yield(3),
+ * green_self_id(3), green_syscall_enter(3), green_wg_init(3),
+ * green_stats(3); I/O: green_read(3), green_sleep(3); channels:
+ * green_chan_make(3), green_chan_send(3), green_chan_recv(3),
+ * green_chan_close(3), green_select(3), green_after(3),
+ * green_timer_make(3), green_ticker_make(3); sync: green_mutex_init(3),
+ * green_rwmutex_init(3), green_cond_init(3), green_once_do(3),
+ * green_sema_init(3); context: green_ctx_with_cancel(3), green_ctx_set(3),
+ * green_errgroup_init(3); debugging: green_dump(3),
+ * green_preempt_check(3). Every other function has an alias page.
  */
 #ifndef GREEN_H
 #define GREEN_H
