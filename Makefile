@@ -50,13 +50,13 @@ KSFT := $(BUILD)/ksft
 DEPS_BUILD := gcc make libc6-dev pkg-config liburing-dev libhttp-parser-dev
 DEPS_CHECK := $(DEPS_BUILD) perl linux-source-6.1 xz-utils valgrind \
 	qemu-system-x86 busybox-static cpio linux-image-amd64 \
-	linux-headers-amd64 kmod curl clang libclang-rt-14-dev
+	linux-headers-amd64 kmod curl clang libclang-rt-14-dev gdb
 DEPS_BENCH := $(DEPS_BUILD) golang-go wrk
 DEPS_FUZZ := $(DEPS_BUILD) clang libclang-rt-14-dev
 
 .PHONY: all deps deps-build deps-check deps-bench deps-fuzz demo check \
 	check-unit check-asan check-tsan check-valgrind check-install \
-	check-demo bench bench-http fuzz check-fuzz install uninstall clean
+	check-demo check-gdb bench bench-http fuzz check-fuzz install uninstall clean
 
 
 all: $(BUILD)/libgreen.a $(BUILD)/libgreen.so $(BUILD)/libgreen.pc tools
@@ -160,8 +160,13 @@ TSAN_BINS := $(addprefix $(BUILD)/tsan/tests/,$(TEST_NAMES))
 PROVE := prove --exec '' --timer
 
 check: deps-check
-	$(MAKE) check-unit check-install check-demo check-fuzz check-asan \
-		check-tsan check-valgrind vmtest
+	$(MAKE) check-unit check-install check-gdb check-demo check-fuzz \
+		check-asan check-tsan check-valgrind vmtest
+
+# gdb helper on a live process and core files; 77 = skipped (no gdb or ptrace)
+check-gdb: $(BUILD)/libgreen.a
+	@echo "== gdb helper =="
+	@tests/gdb/run.sh $(BUILD); rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ]
 
 check-demo: $(BUILD)/tools/demo
 	@echo "== tools/demo: the HTTP service, tour, patterns (io_uring, then epoll) =="

@@ -218,7 +218,7 @@ static int dump_one(FILE *f, struct g *g, uint64_t now, bool self,
 		if (!same(&a, &b))
 			fprintf(f, "\t(it ran while being dumped: backtrace dropped)\n");
 		else if (n < 0)
-			fprintf(f, "\t(still switching away: no backtrace)\n");
+			fprintf(f, "\t(starting or switching: no backtrace)\n");
 		else
 			bt_print(f, pcs, n);
 	}

@@ -842,6 +842,7 @@ int green_run(void (*fn)(void *), void *arg)
 	m0 = aligned_alloc(CACHELINE, sizeof(*m0));
 	if (!m0) {
 		ret = -ENOMEM;
+		sysmon_stop();
 		goto out_signals;
 	}
 	memset(m0, 0, sizeof(*m0));

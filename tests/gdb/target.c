@@ -67,8 +67,10 @@ static int all_parked(void)
 		return 0;
 	green_dump(f);
 	fclose(f);
-	ok = strstr(buf, "recv_blocked+") && strstr(buf, "mutex_blocked+") &&
-	     strstr(buf, "sleeper+") && strstr(buf, "pipe_reader+");
+	/* "\t#2  0x... sleeper+0x1c": a frame, not "starts at sleeper+0x0" */
+	ok = strstr(buf, " recv_blocked+0x") &&
+	     strstr(buf, " mutex_blocked+0x") && strstr(buf, " sleeper+0x") &&
+	     strstr(buf, " pipe_reader+0x") && !strstr(buf, "starts at");
 	free(buf);
 	return ok;
 }

@@ -123,7 +123,9 @@ TEST(none_by_default)
 
 	run_child(&r, NULL, NULL, trace_child, NULL);
 	ASSERT_TRUE(WIFEXITED(r.status));
-	EXPECT_EQ(0, WEXITSTATUS(r.status));
+	EXPECT_EQ(0, WEXITSTATUS(r.status)) {
+		fprintf(stderr, "%s\n", r.err);
+	}
 	EXPECT_EQ(NULL, strstr(r.err, "SCHED"));
 	run_child(&r, "GREEN_DEBUG", "schedtrace=0", trace_child, NULL);
 	EXPECT_EQ(NULL, strstr(r.err, "SCHED"));

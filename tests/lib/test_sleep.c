@@ -418,6 +418,40 @@ TEST_F(sleep, short_sleeps_many_tasks)
 	EXPECT_EQ(0, c.early);
 }
 
+/*
+ * One task sleeping briefly again and again on two processors: each
+ * sleep must end, though the processor it parked on may go idle and the
+ * task come back on the other. A lost timer hangs it (the harness times
+ * the test out).
+ */
+struct loop {
+	long n, done, early;
+};
+
+static void loop_main(void *arg)
+{
+	struct loop *l = arg;
+	uint64_t s = 11;
+	int64_t dl;
+
+	for (l->done = 0; l->done < l->n; l->done++) {
+		dl = green_now() + 1000 + rnd(&s) % 50000;
+		green_sleep_until(dl);
+		if (green_now() < dl)
+			l->early++;
+	}
+}
+
+TEST_F_TIMEOUT(sleep, short_sleeps_one_task, 20)
+{
+	struct loop l = { .n = scaled(20000, 200) };
+
+	setenv("GREEN_PROCS", "2", 1);
+	IO_RUN(loop_main, &l);
+	EXPECT_EQ(l.n, l.done);
+	EXPECT_EQ(0, l.early);
+}
+
 /* ---- outside a task ---- */
 
 TEST(outside_a_task)
