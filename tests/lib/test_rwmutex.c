@@ -29,7 +29,7 @@ static void share_reader(void *arg)
 	     __atomic_load_n(&s->inside, __ATOMIC_RELAXED) < NR; i++)
 		green_yield();
 	n = __atomic_load_n(&s->inside, __ATOMIC_RELAXED);
-	if (n > s->max_inside)
+	if (n > __atomic_load_n(&s->max_inside, __ATOMIC_RELAXED))
 		__atomic_store_n(&s->max_inside, n, __ATOMIC_RELAXED);
 	green_rwmutex_runlock(&s->rw);
 	green_wg_done(&s->wg);

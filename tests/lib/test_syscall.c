@@ -118,7 +118,8 @@ TEST(quick_calls_keep_their_processor)
 		if ((long)ps.handoffs < best)
 			best = (long)ps.handoffs;
 	}
-	EXPECT_LT(best, 20);
+	/* Sanitizers slow each call past 20 us more often: a looser bound. */
+	EXPECT_LT(best, under_sanitizer() ? 200 : 20);
 }
 
 /*
