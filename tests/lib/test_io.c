@@ -548,8 +548,12 @@ static void expect_blocking(struct __test_metadata *_metadata,
 	EXPECT_EQ(5, b->got);
 	EXPECT_EQ(0, memcmp(b->buf, "hello", 5));
 	EXPECT_TRUE(b->writer_ran_while_blocked);
-	/* Parked, not a blocking read(2) handed off by sysmon. */
-	EXPECT_EQ(0, (long)b->handoffs);
+	/*
+	 * Parked, not a blocking read(2) handed off by sysmon. In a scaled
+	 * run (a VM under TCG, sanitizers) the short marked read(2) the epoll
+	 * backend does on 6.1 after readiness can outlast sysmon's 20 us.
+	 */
+	EXPECT_LE((long)b->handoffs, getenv("GREEN_TEST_SCALE") ? 2 : 0);
 	/* The user's fds keep their (blocking) mode. */
 	EXPECT_EQ(0, b->started_nonblock);
 	EXPECT_EQ(0, b->ended_nonblock);

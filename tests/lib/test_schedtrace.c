@@ -112,7 +112,9 @@ TEST(one_processor)
 	unsetenv("GREEN_PROCS");
 	ASSERT_TRUE(WIFEXITED(r.status));
 	EXPECT_EQ(0, WEXITSTATUS(r.status));
-	EXPECT_GE(check_lines(r.err, LINE_RE(1, 0), 50, bad, sizeof(bad)), 2) {
+	/* Valgrind runs the child slowly: its first line may be its only. */
+	EXPECT_GE(check_lines(r.err, LINE_RE(1, 0), 50, bad, sizeof(bad)),
+		  under_valgrind() ? 1 : 2) {
 		fprintf(stderr, "bad line: %s\n%s\n", bad, r.err);
 	}
 }

@@ -177,7 +177,8 @@ TEST_F(sleep, many_sleepers_cost_no_cpu)
 	       m.n, m.cpu / 1e6, m.wall / 1e6, m.rss_kb,
 	       (double)m.rss_kb / m.n);
 	/* Arming them all took most of the second: nothing measured. */
-	ASSERT_GT(m.wall, 100 * MSEC);
+	if (m.wall <= 100 * MSEC)
+		SKIP(return, "machine too slow: arming took the whole window");
 	/* Idle processors wait in the kernel: far below the wall time. */
 	EXPECT_LT(m.cpu, m.wall / 10);
 }
