@@ -7,7 +7,7 @@
  * has), "uring_nofeat" (io_uring with GREEN_URING_DISABLE=all: the
  * fallbacks) and "epoll". A test body starts the runtime with
  * IO_RUN(fn, arg), which skips (never passes) when io_uring is refused on
- * this machine, or the run is under valgrind, and the variant needs it.
+ * this machine and the variant needs it.
  *
  * Also: a byte pattern to check every byte of a stream, a per-task random
  * generator, loops over partial reads and writes, and loopback TCP pairs.
@@ -54,17 +54,6 @@ static inline const char *uring_refused(void)
 }
 
 /*
- * Valgrind (3.19) cannot run io_uring programs: a thread waiting in
- * io_uring_enter stalls the others, so the one that would post the
- * completion or the wake never runs and the process hangs (seen here; a
- * two-thread liburing program hangs the same way, liburing issue #657),
- * and it does not see the kernel fill read buffers, so their bytes look
- * uninitialised. The io_uring variants skip there; epoll's run.
- */
-static const char valgrind_uring[] =
-	"valgrind does not follow io_uring (waits in io_uring_enter hang it; kernel-filled buffers look uninitialised)";
-
-/*
  * One fixture, three pollers. Fixture fields:
  *   refused  why io_uring cannot be used (NULL: it can, or not needed)
  * Variant fields:
@@ -97,8 +86,7 @@ FIXTURE_SETUP(f)							\
 	else								\
 		unsetenv("GREEN_URING_DISABLE");			\
 	if (!strcmp(variant->poller, "uring"))				\
-		self->refused = under_valgrind() ? valgrind_uring :	\
-				uring_refused();			\
+		self->refused = uring_refused();			\
 	/* Skip before the body runs (and allocates): passed = 0. */	\
 	if (self->refused)						\
 		SKIP(_metadata->passed = 0; return, "%s", self->refused); \

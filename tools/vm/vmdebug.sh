@@ -33,7 +33,8 @@ FRAGMENT=$ROOT/tests/vmdebug/debug.config
 CACHE=${VMDEBUG_CACHE:-$ROOT/build/vmdebug}
 JOBS=${VMDEBUG_JOBS:-$(nproc)}
 KSRC_TAR=${KSRC_TAR:-/usr/src/linux-source-6.1.tar.xz}
-# Bump when the build steps below change: it is part of the cache key.
+# Bump when a change below would build a different kernel: it is part of
+# the cache key.
 RECIPE=1
 
 die() { echo "vmdebug: $*" >&2; exit 1; }
@@ -81,18 +82,24 @@ check_config() {
 	return $bad
 }
 
-# Delete what out-of-tree module builds do not read: objects and archives
-# (host tools under scripts/ and tools/ are kept), the intermediate
-# vmlinux files, other architectures and the documentation.
+# Keep what out-of-tree module builds read (the top files: Makefile,
+# .config, Module.symvers; include/, scripts/, arch/x86/ and tools/ with
+# objtool) and vmlinux, System.map and the image; delete the other source
+# directories, the objects and the intermediate images: 1.4 GB -> 0.2 GB.
 prune_tree() {
-	local dir=$1
+	local dir=$1 sub
 
-	find "$dir" -path "$dir/scripts" -prune -o -path "$dir/tools" -prune -o \
-		\( -name '*.o' -o -name '*.a' -o -name '.tmp_vmlinux*' \
-		   -o -name 'vmlinux.bin*' \) -type f -print0 | xargs -0r rm -f
+	for sub in "$dir"/*/; do
+		case $(basename "$sub") in
+		arch|include|scripts|tools) ;;
+		*) rm -rf "$sub" ;;
+		esac
+	done
 	find "$dir/arch" -mindepth 1 -maxdepth 1 -type d ! -name x86 \
 		-exec rm -rf {} +
-	rm -rf "$dir/Documentation"
+	find "$dir/arch" \( -name '*.o' -o -name '*.a' -o -name 'vmlinux.bin*' \) \
+		-type f -delete
+	rm -f "$dir"/vmlinux.o "$dir"/vmlinux.a "$dir"/.tmp_vmlinux*
 }
 
 build_kernel() {
@@ -255,7 +262,7 @@ run() {
 case "${1:-}" in
 kernel) kernel; exit ;;
 cached) cached; exit ;;
-run) shift; run "$@"; exit ;;
+run) shift; run "$@" ;;	# run() exits
 scan) [ $# = 2 ] || die "usage: $0 scan LOG"; scan "$2"; exit ;;
 *) sed -n '3,27p' "$0"; exit 2 ;;
 esac
