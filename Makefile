@@ -195,12 +195,13 @@ check-tsan: $(TSAN_BINS)
 check-valgrind: $(UNIT_BINS)
 	@echo "== libgreen suite under Valgrind memcheck =="
 	GREEN_TEST_SCALE=50 GREEN_TEST_VALGRIND=1 $(PROVE) \
-		--exec 'valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect' \
+		--exec 'valgrind -q --fair-sched=yes --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect' \
 		$(UNIT_BINS)
 
 # --- kernel module and VM ---------------------------------------------------
 
 -include tools/vm/vm.mk
+-include tools/vm/vmdebug.mk
 
 # --- benchmarks -------------------------------------------------------------
 

@@ -179,8 +179,11 @@ TEST_F(sleep, many_sleepers_cost_no_cpu)
 	/* Arming them all took most of the second: nothing measured. */
 	if (m.wall <= 100 * MSEC)
 		SKIP(return, "machine too slow: arming took the whole window");
-	/* Idle processors wait in the kernel: far below the wall time. */
-	EXPECT_LT(m.cpu, m.wall / 10);
+	/*
+	 * Idle processors wait in the kernel: far below the wall time.
+	 * Valgrind's own thread lock hand-offs (--fair-sched) cost some.
+	 */
+	EXPECT_LT(m.cpu, m.wall / (under_valgrind() ? 3 : 10));
 }
 
 /* ---- green_sleep(0) yields ---- */
