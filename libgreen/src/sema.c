@@ -14,6 +14,8 @@
  * task's context and deadline end it (-ECANCELED, -ETIMEDOUT); as in Go,
  * a context already done fails it even when tokens are free, and tokens
  * granted to a waiter whose context ended at the same time are given back.
+ * That give-back is a release under the lock: the grant may have emptied
+ * the queue and cleared the bit, and then fast paths change cur meanwhile.
  */
 #include <errno.h>
 #include <string.h>
@@ -76,6 +78,31 @@ static void sema_notify(green_sema_t *s, int64_t cur)
 			      memory_order_release);
 }
 
+/*
+ * Give back @n tokens, the lock held. Without the waiters bit nobody
+ * waits, but fast paths still change cur: a CAS. With it, cur changes
+ * only under the lock: grant the waiters that now fit. False (nothing
+ * done) if fewer than @n tokens are taken.
+ */
+static bool sema_put_locked(green_sema_t *s, int64_t n)
+{
+	int64_t cur = atomic_load_explicit(scur(s), memory_order_relaxed);
+
+	while (!(cur & SEMA_WAITERS)) {
+		if (cur < n)
+			return false;
+		if (atomic_compare_exchange_weak_explicit(scur(s), &cur,
+				cur - n, memory_order_release,
+				memory_order_relaxed))
+			return true;
+	}
+	cur &= ~SEMA_WAITERS;
+	if (cur < n)
+		return false;
+	sema_notify(s, cur - n);
+	return true;
+}
+
 int sema_acquire(green_sema_t *s, int64_t n, int64_t deadline,
 		 bool cancellable)
 {
@@ -132,13 +159,15 @@ int sema_acquire(green_sema_t *s, int64_t n, int64_t deadline,
 	if (!code)
 		return 0;	/* granted: only a release wakes with 0 */
 	spin_lock(lock);
-	cur = atomic_load_explicit(scur(s), memory_order_relaxed) &
-	      ~SEMA_WAITERS;
-	if (w.queued)
+	if (w.queued) {
+		/* Queued: the bit is set, cur changes only under the lock. */
 		wq_unlink(&s->q, &w);	/* maybe the head, holding back */
-	else
-		cur -= n;	/* granted as the context ended: give back */
-	sema_notify(s, cur);
+		cur = atomic_load_explicit(scur(s), memory_order_relaxed);
+		sema_notify(s, cur & ~SEMA_WAITERS);
+	} else {
+		/* Granted as the wait ended: give back (bit maybe clear). */
+		sema_put_locked(s, n);
+	}
 	spin_unlock(lock);
 	return code;
 }
@@ -164,6 +193,7 @@ int green_sema_release(green_sema_t *s, int64_t n)
 {
 	_Atomic int *lock;
 	int64_t cur;
+	bool ok;
 
 	if (!s || n < 0)
 		return -EINVAL;
@@ -177,30 +207,13 @@ int green_sema_release(green_sema_t *s, int64_t n)
 							  memory_order_relaxed))
 			return 0;
 	}
+	/* The bit cannot change under the lock. */
 	lock = wq_lock(&s->q);
 	spin_lock(lock);
-	cur = atomic_load_explicit(scur(s), memory_order_relaxed);
-	/* The bit cannot change now; without it, fast paths still run. */
-	while (!(cur & SEMA_WAITERS)) {
-		if (cur < n) {
-			spin_unlock(lock);
-			goto misuse;
-		}
-		if (atomic_compare_exchange_weak_explicit(scur(s), &cur,
-				cur - n, memory_order_release,
-				memory_order_relaxed)) {
-			spin_unlock(lock);
-			return 0;
-		}
-	}
-	cur &= ~SEMA_WAITERS;
-	if (cur < n) {
-		spin_unlock(lock);
-		goto misuse;
-	}
-	sema_notify(s, cur - n);
+	ok = sema_put_locked(s, n);
 	spin_unlock(lock);
-	return 0;
+	if (ok)
+		return 0;
 misuse:
 	sync_misuse("semaphore released more than held");
 	return -EINVAL;

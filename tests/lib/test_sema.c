@@ -323,6 +323,176 @@ TEST(release_races_cancel)
 	EXPECT_EQ(0, c.s.cur);
 }
 
+/*
+ * The same race, made likely: each round, waiters whose context is
+ * cancelled or whose deadline is (almost) past race the release that
+ * grants them, so many are granted as their wait ends and give the
+ * tokens back. Meanwhile other tasks take and return tokens on the
+ * lock-free paths, on other processors: a give-back that lost one of
+ * their changes would leak tokens (the next round's acquire of all of
+ * them never succeeds: the deadlock detector ends the test) or hand out
+ * too many (more in use than the size, or a release of more than held).
+ */
+#define GB_SIZE 4
+#define GB_WAITERS 6
+
+struct giveback {
+	green_sema_t s;
+	green_wg_t wg, hwg;
+	long rounds, done_rounds;
+	int stop;
+	long ok, ended, other;
+	long fast, errs;		/* errs: failed releases */
+	int64_t in_use, max_in_use;
+};
+
+struct gb_waiter {
+	struct giveback *b;
+	int64_t slack;		/* deadline from now; < 0: none */
+};
+
+/* Count @n tokens as held, and give them back to @b->s. */
+static void gb_take(struct giveback *b, int64_t n)
+{
+	int64_t now = __atomic_add_fetch(&b->in_use, n, __ATOMIC_RELAXED);
+
+	if (now > __atomic_load_n(&b->max_in_use, __ATOMIC_RELAXED))
+		__atomic_store_n(&b->max_in_use, now, __ATOMIC_RELAXED);
+}
+
+static void gb_put(struct giveback *b, int64_t n)
+{
+	__atomic_sub_fetch(&b->in_use, n, __ATOMIC_RELAXED);
+	if (green_sema_release(&b->s, n))
+		__atomic_fetch_add(&b->errs, 1, __ATOMIC_RELAXED);
+}
+
+static void gb_waiter(void *arg)
+{
+	struct gb_waiter *a = arg;
+	struct giveback *b = a->b;
+	int r;
+
+	if (a->slack < 0)
+		r = green_sema_acquire(&b->s, 1);
+	else
+		r = green_sema_acquire_until(&b->s, 1,
+					     green_now() + a->slack);
+	if (!r) {
+		__atomic_fetch_add(&b->ok, 1, __ATOMIC_RELAXED);
+		gb_take(b, 1);
+		gb_put(b, 1);
+	} else if (r == -ECANCELED || r == -ETIMEDOUT) {
+		__atomic_fetch_add(&b->ended, 1, __ATOMIC_RELAXED);
+	} else {
+		__atomic_fetch_add(&b->other, 1, __ATOMIC_RELAXED);
+	}
+	green_wg_done(&b->wg);
+}
+
+/*
+ * Take and return a token on the fast paths while nobody queues. Rounds
+ * that stop coming mean the main task is stuck: step aside then, so that
+ * the deadlock detector sees it.
+ */
+static void gb_hammer(void *arg)
+{
+	struct giveback *b = arg;
+	long seen = -1, idle = 0, i = 0;
+
+	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
+		long r = __atomic_load_n(&b->done_rounds, __ATOMIC_RELAXED);
+
+		if (r != seen) {
+			seen = r;
+			idle = 0;
+		} else if (++idle > 1 << 22) {
+			break;
+		}
+		if (!green_sema_try_acquire(&b->s, 1)) {
+			__atomic_fetch_add(&b->fast, 1, __ATOMIC_RELAXED);
+			gb_take(b, 1);
+			gb_put(b, 1);
+		}
+		if ((++i & 63) == 0)
+			green_yield();
+	}
+	green_wg_done(&b->hwg);
+}
+
+static void gb_main(void *arg)
+{
+	struct giveback *b = arg;
+	struct gb_waiter w[GB_WAITERS];
+	long i;
+	int k;
+
+	green_wg_add(&b->hwg, 2);
+	green_go(gb_hammer, b);
+	green_go(gb_hammer, b);
+	for (i = 0; i < b->rounds; i++) {
+		green_ctx_t *ctx;
+
+		green_sema_acquire(&b->s, GB_SIZE);
+		gb_take(b, GB_SIZE);
+		green_ctx_with_cancel(green_ctx_background(), &ctx);
+		green_wg_add(&b->wg, GB_WAITERS);
+		for (k = 0; k < GB_WAITERS; k++) {
+			w[k].b = b;
+			/* Half cancelled, half timed out (after 0 to 3 us). */
+			w[k].slack = k & 1 ? (k + i) % 4 * 1000 : -1;
+			if (w[k].slack < 0)
+				green_go_ctx(ctx, gb_waiter, &w[k]);
+			else
+				green_go(gb_waiter, &w[k]);
+		}
+		for (k = 0; k < (int)(i % 3); k++)
+			green_yield();
+		if (i & 1) {
+			green_ctx_cancel(ctx);
+			gb_put(b, GB_SIZE);
+		} else {
+			gb_put(b, GB_SIZE);
+			green_ctx_cancel(ctx);
+		}
+		green_ctx_free(ctx);
+		green_wg_wait(&b->wg);
+		__atomic_store_n(&b->done_rounds, i + 1, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&b->stop, 1, __ATOMIC_RELEASE);
+	green_wg_wait(&b->hwg);
+}
+
+static void run_giveback(struct __test_metadata *_metadata,
+			 const char *procs)
+{
+	struct giveback b = { .s = GREEN_SEMA_INIT(GB_SIZE),
+			      .wg = GREEN_WG_INIT, .hwg = GREEN_WG_INIT,
+			      .rounds = scaled(100000, 200) };
+
+	setenv("GREEN_PROCS", procs, 1);
+	ASSERT_EQ(0, green_run(gb_main, &b));
+	EXPECT_EQ(b.rounds, b.done_rounds);
+	EXPECT_EQ(GB_WAITERS * b.rounds, b.ok + b.ended);
+	EXPECT_EQ(0, b.other);
+	EXPECT_EQ(0, b.errs);
+	EXPECT_LE(b.max_in_use, GB_SIZE);
+	EXPECT_EQ(0, b.s.cur);	/* every token back, no waiters bit */
+	if (b.s.cur || b.errs || b.max_in_use > GB_SIZE)
+		TH_LOG("%ld rounds: %ld granted, %ld ended, %ld fast takes",
+		       b.done_rounds, b.ok, b.ended, b.fast);
+}
+
+TEST(giveback_races_fast_paths_2_procs)
+{
+	run_giveback(_metadata, "2");
+}
+
+TEST(giveback_races_fast_paths_4_procs)
+{
+	run_giveback(_metadata, "4");
+}
+
 TEST(init_and_misuse)
 {
 	green_sema_t s;
