@@ -54,7 +54,10 @@
  *    records the block->wake latency, and wakes poll() waiters.  For a
  *    worker that asked for GREEN_REG_HOLD it sets the slot's grant word to
  *    0 when a spare took the processor and then clears the worker's
- *    handoff-pending bit.
+ *    handoff-pending bit.  If no spare is parked, a WAIT_SPARE worker's
+ *    block stays pending (it is held at resume) on g->missed: the next spare to
+ *    park takes it at once instead of sleeping, or GRANT ends it.  So a
+ *    burst of blocks never outruns the runtime's supply of spares.
  * 5. sched_in after a block (runs after the rq lock is dropped, preemption
  *    off) records UNBLOCK and, for HOLD workers, task_work_add(TWA_RESUME).
  *    The callback runs on return to user mode and sleeps (killable) until
@@ -159,6 +162,9 @@ struct green_group {
 	unsigned int nr_workers;		/* under lock */
 	struct green_worker __rcu *workers[GREEN_MAX_WORKERS];
 	struct list_head spares;		/* under lock */
+	struct list_head missed;		/* under lock: HOLD workers that
+						 * blocked with no spare parked;
+						 * each entry holds a ref */
 	pid_t tgid;
 	struct mm_struct *mm;			/* mmgrab()ed: never reused */
 	struct green_shm *shm;			/* vmalloc_user() */
@@ -192,6 +198,7 @@ struct green_worker {
 	u32 park_cpu;
 	u64 block_ns;
 	struct list_head spare_node;		/* under g->lock */
+	struct list_head missed_node;		/* under g->lock */
 	struct llist_node block_node;
 	struct llist_node exit_node;
 	struct callback_head twork;
@@ -304,9 +311,12 @@ static void green_worker_detach_self(struct green_worker *w)
 	green_worker_put(w);
 }
 
+static void green_release_missed(struct green_group *g, struct list_head *l);
+
 /* Mark the group dead and wake everybody who sleeps for it. */
 static void green_group_shutdown(struct green_group *g)
 {
+	LIST_HEAD(missed);
 	unsigned int i;
 
 	spin_lock_irq(&g->lock);
@@ -315,7 +325,9 @@ static void green_group_shutdown(struct green_group *g)
 		return;
 	}
 	WRITE_ONCE(g->dead, true);
+	list_splice_init(&g->missed, &missed);
 	spin_unlock_irq(&g->lock);
+	green_release_missed(g, &missed);
 
 	rcu_read_lock();
 	for (i = 0; i < GREEN_MAX_WORKERS; i++) {
@@ -385,7 +397,9 @@ static void green_sched_out(struct preempt_notifier *pn,
 	WRITE_ONCE(slot->blocks, slot->blocks + 1);
 	atomic64_inc(&g->st.blocks);
 	green_event(g, w->id, GREEN_EV_BLOCK, now);
-	if (!test_and_set_bit(GW_BLOCK_QUEUED, &w->bits)) {
+	/* The worker keeps its CPU's work (its scheduler, say): no spare. */
+	if (!READ_ONCE(slot->nolend) &&
+	    !test_and_set_bit(GW_BLOCK_QUEUED, &w->bits)) {
 		refcount_inc(&w->ref);
 		if (w->flags & GREEN_REG_HOLD)
 			set_bit(GW_HANDOFF_PENDING, &w->bits);
@@ -474,34 +488,93 @@ static bool green_handoff_locked(struct green_group *g, struct green_worker *w)
 	return false;
 }
 
+/*
+ * The handoff decision about @w's block is made: a spare took its CPU
+ * (@took) or not.  Clears the pending bit that holds a HOLD worker at
+ * resume (after grant = 0: green_may_resume()) and kicks it if held.
+ */
+static void green_block_decided(struct green_group *g,
+				struct green_worker *w, bool took)
+{
+	if (took) {
+		atomic64_inc(&g->st.handoffs);
+		green_hist_add(g, ktime_get_ns() - w->block_ns);
+	}
+	smp_mb__before_atomic();
+	clear_bit(GW_HANDOFF_PENDING, &w->bits);
+	smp_mb__after_atomic();	/* bit before in_wait: kick_sleeper */
+	if (w->flags & GREEN_REG_HOLD)
+		green_kick_sleeper(w);
+}
+
+/*
+ * A spare about to park takes the oldest missed block instead; g->lock
+ * held.  Returns that worker (its missed ref now the caller's), or NULL.
+ * Workers gone from the table are moved to @gone for the caller to
+ * release.
+ */
+static struct green_worker *green_pop_missed_locked(struct green_group *g,
+						    struct list_head *gone)
+{
+	struct green_worker *w;
+
+	while ((w = list_first_entry_or_null(&g->missed, struct green_worker,
+					     missed_node))) {
+		list_del_init(&w->missed_node);
+		if (rcu_access_pointer(g->workers[w->id]) == w)
+			return w;
+		list_add_tail(&w->missed_node, gone);
+	}
+	return NULL;
+}
+
+/* Release workers taken off g->missed without a handoff. */
+static void green_release_missed(struct green_group *g, struct list_head *l)
+{
+	struct green_worker *w, *tmp;
+
+	list_for_each_entry_safe(w, tmp, l, missed_node) {
+		list_del_init(&w->missed_node);
+		green_block_decided(g, w, false);
+		green_worker_put(w);
+	}
+}
+
 static void green_irq_work(struct irq_work *iw)
 {
 	struct green_group *g = container_of(iw, struct green_group, irq_work);
 	struct green_worker *w, *tmp;
 	struct llist_node *list;
-	bool took;
+	bool took, missed;
 
 	list = llist_del_all(&g->blocked);
 	llist_for_each_entry_safe(w, tmp, list, block_node) {
 		spin_lock(&g->lock);
 		took = false;
+		missed = false;
 		if (!g->dead && rcu_access_pointer(g->workers[w->id]) == w) {
 			took = green_handoff_locked(g, w);
-			if (took && (w->flags & GREEN_REG_HOLD))
+			if (took && (w->flags & GREEN_REG_HOLD)) {
 				WRITE_ONCE(green_slot(w)->grant, 0);
+			} else if (!took &&
+				   (w->flags & GREEN_REG_WAIT_SPARE)) {
+				/*
+				 * No spare parked: the block stays pending
+				 * (the worker is held at resume) until the
+				 * next spare parks and takes it, or GRANT.
+				 */
+				if (list_empty(&w->missed_node)) {
+					refcount_inc(&w->ref);
+					list_add_tail(&w->missed_node,
+						      &g->missed);
+				}
+				missed = true;
+			}
 		}
 		spin_unlock(&g->lock);
-		if (took) {
-			atomic64_inc(&g->st.handoffs);
-			green_hist_add(g, ktime_get_ns() - w->block_ns);
-		}
 		clear_bit(GW_BLOCK_QUEUED, &w->bits);
-		/* grant = 0 before the pending bit: green_may_resume() */
-		smp_mb__before_atomic();
-		clear_bit(GW_HANDOFF_PENDING, &w->bits);
-		smp_mb__after_atomic();	/* bit before in_wait: kick_sleeper */
-		if (w->flags & GREEN_REG_HOLD)
-			green_kick_sleeper(w);
+		if (!missed)
+			green_block_decided(g, w, took);
 		green_worker_put(w);
 	}
 
@@ -649,7 +722,9 @@ static int green_park_self(struct green_group *g, struct green_worker *w,
 			   u32 flags, u64 timeout_ns)
 {
 	struct green_slot *slot = green_slot(w);
+	struct green_worker *blocked = NULL;
 	ktime_t expires = 0;
+	LIST_HEAD(gone);
 	int ret;
 
 	if (timeout_ns)
@@ -657,8 +732,20 @@ static int green_park_self(struct green_group *g, struct green_worker *w,
 	if (flags & GREEN_PARK_SPARE) {
 		w->park_cpu = raw_smp_processor_id();
 		spin_lock_irq(&g->lock);
-		list_add_tail(&w->spare_node, &g->spares);
+		if (!g->dead)
+			blocked = green_pop_missed_locked(g, &gone);
+		if (!blocked)
+			list_add_tail(&w->spare_node, &g->spares);
 		spin_unlock_irq(&g->lock);
+		green_release_missed(g, &gone);
+		if (blocked) {
+			/* A block nobody took yet: take it now. */
+			WRITE_ONCE(w->handoff_from, blocked->id);
+			WRITE_ONCE(green_slot(blocked)->grant, 0);
+			green_block_decided(g, blocked, true);
+			green_worker_put(blocked);
+			return GREEN_WOKEN_HANDOFF;
+		}
 	}
 	atomic64_inc(&g->st.parks);
 	WRITE_ONCE(slot->state, GREEN_WS_PARKED);
@@ -712,7 +799,8 @@ static long green_ioc_version(struct green_group *g, void __user *uarg)
 	v.abi_version = GREEN_ABI_VERSION;
 	v.features = GREEN_FEAT_PARK | GREEN_FEAT_SWITCH_TO |
 		     GREEN_FEAT_BLOCK_NOTIFY | GREEN_FEAT_HOLD |
-		     GREEN_FEAT_KICK | GREEN_FEAT_STATS | GREEN_FEAT_SHM;
+		     GREEN_FEAT_KICK | GREEN_FEAT_STATS | GREEN_FEAT_SHM |
+		     GREEN_FEAT_WAIT_SPARE;
 	v.ioctls = GENMASK_ULL(GREEN_CMD_MAX - 1, 0);
 	v.max_workers = GREEN_MAX_WORKERS;
 	v.shm_size = GREEN_SHM_SIZE;
@@ -746,6 +834,8 @@ static long green_ioc_register(struct green_group *g, void __user *uarg)
 		return usize;
 	if (r.reserved || (r.flags & ~GREEN_REG_FLAGS))
 		return -EINVAL;
+	if ((r.flags & GREEN_REG_WAIT_SPARE) && !(r.flags & GREEN_REG_HOLD))
+		return -EINVAL;
 	if (r.flags & GREEN_REG_HOLD)
 		r.flags |= GREEN_REG_NOTIFY;
 	ret = green_check_registrable(g);
@@ -760,6 +850,7 @@ static long green_ioc_register(struct green_group *g, void __user *uarg)
 	w->flags = r.flags;
 	w->task = current;
 	INIT_LIST_HEAD(&w->spare_node);
+	INIT_LIST_HEAD(&w->missed_node);
 	init_task_work(&w->twork, green_twork);
 	preempt_notifier_init(&w->pn, &green_preempt_ops);
 
@@ -957,7 +1048,15 @@ static long green_ioc_kick_grant(struct green_group *g, void __user *uarg,
 		atomic64_inc(&g->st.kicks);
 		kick_process(w->task);
 	} else {
+		LIST_HEAD(missed);
+
+		/* A missed block's pending hold ends with the grant. */
+		spin_lock_irq(&g->lock);
+		if (!list_empty(&w->missed_node))
+			list_move(&w->missed_node, &missed);
+		spin_unlock_irq(&g->lock);
 		green_grant_worker(w);
+		green_release_missed(g, &missed);
 	}
 	rcu_read_unlock();
 	return ret;
@@ -1096,6 +1195,7 @@ static int green_open(struct inode *inode, struct file *file)
 	spin_lock_init(&g->lock);
 	raw_spin_lock_init(&g->ring_lock);
 	INIT_LIST_HEAD(&g->spares);
+	INIT_LIST_HEAD(&g->missed);
 	init_waitqueue_head(&g->poll_wq);
 	init_irq_work(&g->irq_work, green_irq_work);
 	init_llist_head(&g->blocked);

@@ -311,7 +311,7 @@ void bt_symbol(uintptr_t pc, char *buf, size_t n)
 	}
 	mod = mf.name && *mf.name ? base_name(mf.name) :
 	      program_invocation_short_name;
-	pthread_mutex_lock(&sym_lock);
+	mutex_lock(&sym_lock);
 	ms = symtab_get(mf.bias, mf.name);
 	if (ms) {
 		fn = symtab_find(ms, pc - 1 - mf.bias, &start);
@@ -320,10 +320,10 @@ void bt_symbol(uintptr_t pc, char *buf, size_t n)
 	if (fn) {
 		snprintf(buf, n, "%s+0x%lx (%s)", fn,
 			 (unsigned long)(pc - start), mod);
-		pthread_mutex_unlock(&sym_lock);
+		mutex_unlock(&sym_lock);
 		return;
 	}
-	pthread_mutex_unlock(&sym_lock);
+	mutex_unlock(&sym_lock);
 	if (dladdr((void *)(pc - 1), &di) && di.dli_sname && di.dli_saddr) {
 		snprintf(buf, n, "%s+0x%lx (%s)", di.dli_sname,
 			 (unsigned long)(pc - (uintptr_t)di.dli_saddr), mod);
@@ -348,12 +348,12 @@ void bt_fini(void)
 {
 	int i;
 
-	pthread_mutex_lock(&sym_lock);
+	mutex_lock(&sym_lock);
 	for (i = 0; i < ncache; i++) {
 		if (cache[i].map)
 			munmap(cache[i].map, cache[i].len);
 		free(cache[i].funcs);
 	}
 	ncache = 0;
-	pthread_mutex_unlock(&sym_lock);
+	mutex_unlock(&sym_lock);
 }

@@ -135,6 +135,19 @@ static int read_parker(struct green_config *cfg)
 	return 0;
 }
 
+static int read_hold(struct green_config *cfg)
+{
+	const char *s = getenv("GREEN_HOLD");
+
+	if (!s || !*s || !strcmp(s, "1"))
+		cfg->hold = true;
+	else if (!strcmp(s, "0"))
+		cfg->hold = false;
+	else
+		return bad("GREEN_HOLD", s, "expected 0 or 1");
+	return 0;
+}
+
 static int read_poller(struct green_config *cfg)
 {
 	const char *s = getenv("GREEN_POLLER");
@@ -161,6 +174,8 @@ int config_read(struct green_config *cfg)
 		ret = read_stack_size(cfg);
 	if (!ret)
 		ret = read_parker(cfg);
+	if (!ret)
+		ret = read_hold(cfg);
 	if (!ret)
 		ret = read_poller(cfg);
 	return ret;

@@ -5,6 +5,7 @@
 #ifndef GREEN_CONFIG_H
 #define GREEN_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "parker.h"
@@ -16,6 +17,7 @@ struct green_config {
 	size_t stack_size;
 	enum stack_guard_mode guard_mode;
 	enum parker_choice parker;
+	bool hold;			/* GREEN_HOLD: green.ko's held resume */
 	enum poller_choice poller;
 };
 

@@ -87,9 +87,9 @@ static bool all_parked(void)
 	unsigned int i;
 	uint8_t st;
 
-	pthread_mutex_lock(&sched.gfree_lock);
+	mutex_lock(&sched.gfree_lock);
 	c = sched.chunks;
-	pthread_mutex_unlock(&sched.gfree_lock);
+	mutex_unlock(&sched.gfree_lock);
 	for (; c; c = c->next) {
 		for (i = 0; i < c->n; i++) {
 			st = atomic_load(&c->gs[i].status);
@@ -129,15 +129,15 @@ void deadlock_tick(uint64_t now)
 
 	if (!since || now < since + debug_opts.deadlock_wait_ns)
 		return;
-	pthread_mutex_lock(&sched.lock);
+	mutex_lock(&sched.lock);
 	if (atomic_load(&dl.since) != since) {
 		/* Seen quiet again meanwhile: wait from then on. */
-		pthread_mutex_unlock(&sched.lock);
+		mutex_unlock(&sched.lock);
 		return;
 	}
 	atomic_store(&dl.since, 0);
 	dead = quiet_locked() && progress() == dl.progress && all_parked();
-	pthread_mutex_unlock(&sched.lock);
+	mutex_unlock(&sched.lock);
 	if (dead)
 		report();
 }

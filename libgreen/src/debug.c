@@ -14,6 +14,8 @@
  *   deadlockwait=MS      how long the runtime must stay blocked before
  *                        that is called a deadlock (default 1000)
  *   schedtrace=MS        a scheduler line on stderr every MS ms
+ *   depth                count the runtime depth (lock.h) even when no
+ *                        green.ko held resume needs it (for tests)
  *
  * and GREEN_STALL_MS (default 100, 0: off) is how long a task may run
  * without a switch before it is reported. Other items are left to their
@@ -85,6 +87,8 @@ static int parse_item(struct debug_opts *o, const char *all, const char *it,
 
 	if (is(it, len, "nosigquit")) {
 		o->sigquit = SQ_OFF;
+	} else if (is(it, len, "depth")) {
+		o->depth = true;
 	} else if ((v = item_val(it, len, "sigquit", &vl))) {
 		if (is(v, vl, "exit"))
 			o->sigquit = SQ_EXIT;

@@ -54,6 +54,7 @@ struct debug_opts {
 	uint64_t schedtrace_ns;		/* 0: no trace */
 	uint64_t stall_ns;		/* 0: no stall detection */
 	uint64_t start_ns;		/* when green_run started */
+	bool depth;			/* count depth without green.ko */
 };
 
 extern struct debug_opts debug_opts;

@@ -256,9 +256,9 @@ int green_dump(FILE *f)
 	if (self && self->stack)
 		nself = bt_self((uintptr_t)self->stack->lo + self->stack->size,
 				selfpcs, BT_MAX);
-	pthread_mutex_lock(&sched.gfree_lock);
+	mutex_lock(&sched.gfree_lock);
 	head = sched.chunks;
-	pthread_mutex_unlock(&sched.gfree_lock);
+	mutex_unlock(&sched.gfree_lock);
 	for (c = head; c; c = c->next)
 		cap += c->n;
 	all = malloc((cap ? cap : 1) * sizeof(*all));

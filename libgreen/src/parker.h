@@ -11,6 +11,8 @@
 #ifndef GREEN_PARKER_H
 #define GREEN_PARKER_H
 
+#include <stdbool.h>
+
 struct m;
 
 struct parker_ops {
@@ -26,10 +28,26 @@ struct parker_ops {
 	 */
 	struct m *(*park)(struct m *m);
 	void (*unpark)(struct m *m);
+	/*
+	 * green.ko's held resume (hold.c); NULL where the backend has none.
+	 * A worker that blocked while a spare was woken for it is frozen:
+	 * it does not return to user code until granted. blocked() is true
+	 * while its thread is still blocked in the kernel; grant() lets it
+	 * go on (at once, or when its block ends).
+	 */
+	bool (*blocked)(struct m *m);
+	void (*grant)(struct m *m);
+	/* Its grant word is 0: it may not return to user code. */
+	bool (*frozen)(struct m *m);
 };
 
 extern const struct parker_ops parker_futex;
 extern const struct parker_ops parker_kmod;
+extern const struct parker_ops parker_kmod_hold;
+extern bool config_hold;	/* GREEN_HOLD, read by parker_kmod's init */
+
+/* After parker_kmod.init: the kmod parker with or without held resume. */
+const struct parker_ops *parker_kmod_pick(void);
 
 enum parker_choice {
 	PARKER_AUTO,	/* green.ko when /dev/green opens, else futex */

@@ -58,7 +58,7 @@ int parker_select(enum parker_choice choice)
 		return 0;
 	ret = parker_kmod.init();
 	if (!ret) {
-		parker = &parker_kmod;
+		parker = parker_kmod_pick();
 		return 0;
 	}
 	if (choice == PARKER_AUTO)

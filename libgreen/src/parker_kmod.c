@@ -11,10 +11,11 @@
  * spares: when a worker blocks in the kernel, the module wakes a spare at
  * once and says which worker blocked. If that worker's task is inside
  * green_syscall_enter/exit, the spare hands its processor on right away
- * instead of after sysmon's 20 us (syscall_handoff). Blocks outside marked
- * calls are not acted on: taking the processor of a worker that resumes
- * into user code needs the held-resume protocol (GREEN_REG_HOLD), which
- * libgreen does not use yet. A worker that cannot
+ * instead of after sysmon's 20 us (syscall_handoff). With the held-resume
+ * protocol (GREEN_REG_HOLD, on unless GREEN_HOLD=0), a block anywhere else
+ * freezes the worker until the runtime grants it, and its processor may
+ * be lent meanwhile (hold.c); the worker's slot in the module's shared
+ * memory says whether it is still blocked. A worker that cannot
  * register (the module has GREEN_MAX_WORKERS ids) parks on its futex word
  * instead; each worker uses one mechanism for its whole life, so wakers
  * know which to use from m->park_id alone.
@@ -24,6 +25,7 @@
 #include <linux/green.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "parker.h"
@@ -31,6 +33,19 @@
 
 static int kfd = -1;
 static struct m *_Atomic by_id[GREEN_MAX_WORKERS];	/* registered Ms */
+static struct green_shm *shm;		/* mapped when holding is on */
+bool config_hold = true;
+static uint32_t reg_flags = GREEN_REG_NOTIFY;
+
+/* Let worker @id return to user code (the caller set up its P). */
+static void grant_id(uint32_t id)
+{
+	struct green_wake w = { .size = sizeof(w), .id = id };
+
+	/* The caller's writes (m->p and the P) before the grant word. */
+	__atomic_store_n(&shm->slots[id].grant, 1, __ATOMIC_RELEASE);
+	ioctl(kfd, GREEN_IOC_GRANT, &w);
+}
 
 static int kmod_init(void)
 {
@@ -50,6 +65,20 @@ static int kmod_init(void)
 		goto fail;
 	}
 	kfd = fd;
+	reg_flags = GREEN_REG_NOTIFY;
+	if (!config_hold || !(v.features & GREEN_FEAT_HOLD) ||
+	    !(v.features & GREEN_FEAT_SHM))
+		return 0;
+	shm = mmap(NULL, GREEN_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   fd, 0);
+	if (shm == MAP_FAILED) {
+		shm = NULL;
+		return 0;
+	}
+	reg_flags |= GREEN_REG_HOLD;
+	/* Blocks while no spare is parked wait for the next (hold.c). */
+	if (v.features & GREEN_FEAT_WAIT_SPARE)
+		reg_flags |= GREEN_REG_WAIT_SPARE;
 	return 0;
 fail:
 	close(fd);
@@ -58,6 +87,9 @@ fail:
 
 static void kmod_fini(void)
 {
+	if (shm)
+		munmap(shm, GREEN_SHM_SIZE);
+	shm = NULL;
 	if (kfd >= 0)
 		close(kfd);
 	kfd = -1;
@@ -67,7 +99,7 @@ static void kmod_thread_init(struct m *m)
 {
 	struct green_register r = {
 		.size = sizeof(r),
-		.flags = GREEN_REG_NOTIFY,
+		.flags = reg_flags,
 	};
 
 	m->park_id = -1;
@@ -76,6 +108,14 @@ static void kmod_thread_init(struct m *m)
 		return;
 	m->park_id = (int)r.id;
 	atomic_store(&by_id[r.id], m);
+	if (shm) {
+		/* The depth moves to where the kernel sees it (lock.h). */
+		uint32_t *d = &shm->slots[r.id].nolend;
+
+		__atomic_store_n(d, *m->depth, __ATOMIC_RELAXED);
+		m->depth = d;
+		green_tls_depth = d;
+	}
 }
 
 static void kmod_thread_fini(struct m *m)
@@ -84,6 +124,11 @@ static void kmod_thread_fini(struct m *m)
 
 	if (m->park_id < 0)
 		return;
+	if (m->depth != &m->depth_own) {
+		m->depth_own = *m->depth;
+		m->depth = &m->depth_own;
+		green_tls_depth = m->depth;
+	}
 	atomic_store(&by_id[m->park_id], NULL);
 	ioctl(kfd, GREEN_IOC_UNREGISTER, &u);
 	m->park_id = -1;
@@ -95,6 +140,7 @@ static struct m *kmod_park(struct m *m)
 		.size = sizeof(a),
 		.flags = GREEN_PARK_SPARE,
 	};
+	struct m *blocked;
 
 	if (m->park_id < 0)
 		return parker_futex.park(m);
@@ -102,7 +148,11 @@ static struct m *kmod_park(struct m *m)
 	if (ioctl(kfd, GREEN_IOC_PARK, &a) < 0 ||
 	    a.reason != GREEN_WOKEN_HANDOFF || a.from >= GREEN_MAX_WORKERS)
 		return NULL;
-	return atomic_load(&by_id[a.from]);
+	blocked = atomic_load(&by_id[a.from]);
+	/* Registering or leaving: nothing to lend, but it may be frozen. */
+	if (!blocked && shm)
+		grant_id(a.from);
+	return blocked;
 }
 
 static void kmod_unpark(struct m *m)
@@ -116,6 +166,48 @@ static void kmod_unpark(struct m *m)
 	w.id = (uint32_t)m->park_id;
 	ioctl(kfd, GREEN_IOC_WAKE, &w);
 }
+
+/* Is @m's thread still blocked in the kernel (not yet held or running)? */
+static bool kmod_blocked(struct m *m)
+{
+	if (m->park_id < 0)
+		return false;
+	return __atomic_load_n(&shm->slots[m->park_id].state,
+			       __ATOMIC_ACQUIRE) == GREEN_WS_BLOCKED;
+}
+
+static bool kmod_frozen(struct m *m)
+{
+	if (m->park_id < 0)
+		return false;
+	return __atomic_load_n(&shm->slots[m->park_id].grant,
+			       __ATOMIC_ACQUIRE) == 0;
+}
+
+static void kmod_grant(struct m *m)
+{
+	if (m->park_id >= 0)
+		grant_id((uint32_t)m->park_id);
+}
+
+/* The kmod parker, with held resume when the module and GREEN_HOLD allow. */
+const struct parker_ops *parker_kmod_pick(void)
+{
+	return (reg_flags & GREEN_REG_HOLD) ? &parker_kmod_hold : &parker_kmod;
+}
+
+const struct parker_ops parker_kmod_hold = {
+	.name = "kmod",
+	.init = kmod_init,
+	.fini = kmod_fini,
+	.thread_init = kmod_thread_init,
+	.thread_fini = kmod_thread_fini,
+	.park = kmod_park,
+	.unpark = kmod_unpark,
+	.blocked = kmod_blocked,
+	.grant = kmod_grant,
+	.frozen = kmod_frozen,
+};
 
 const struct parker_ops parker_kmod = {
 	.name = "kmod",

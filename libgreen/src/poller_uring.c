@@ -372,10 +372,13 @@ static void uring_kick(struct p *p)
 	if (atomic_exchange_explicit(&r->kicked, true, memory_order_acq_rel))
 		return;		/* one is on its way */
 	if (features & F_MSG_RING) {
-		struct p *own = m && m->p ? m->p : NULL;
-		struct poller *src = own ? own->poll : NULL;
+		struct p *own;
+		struct poller *src;
 		struct io_uring_sqe *sqe;
 
+		locks_inc();	/* our P's ring: see lock.h */
+		own = m && m->p ? m->p : NULL;
+		src = own ? own->poll : NULL;
 		if (src && own != p) {
 			sqe = sqe_get(src);
 			io_uring_prep_msg_ring(sqe, r->ring.ring_fd, 0,
@@ -383,8 +386,10 @@ static void uring_kick(struct p *p)
 			io_uring_sqe_set_data64(sqe, TAG_IGNORE);
 			io_uring_submit(&src->ring);
 			src->queued = 0;
+			locks_dec();
 			return;
 		}
+		locks_dec();
 	}
 	if (write(r->efd, &one, sizeof(one)) < 0)
 		atomic_store(&r->kicked, false);
@@ -537,10 +542,10 @@ static int64_t uring_io(struct io_op *op)
 {
 	struct m *m = m_self();
 	struct g *g = m->curg;
-	struct p *p = m->p;
-	struct poller *r = p->poll;
 	struct io_uring_sqe *sqe;
+	struct poller *r;
 	int64_t deadline;
+	struct p *p;
 	int code;
 
 	if (g->ctx && (code = ctx_err(g->ctx)))
@@ -548,6 +553,10 @@ static int64_t uring_io(struct io_op *op)
 	deadline = wait_deadline(g, op->deadline);
 	if (deadline > 0 && deadline <= (int64_t)now_ns())
 		return -ETIMEDOUT;
+	/* Our P's ring until the task parks: see lock.h. */
+	locks_inc();
+	p = m->p;
+	r = p->poll;
 	op->deadline = deadline;
 	if (io_uring_sq_space_left(&r->ring) < 2) {
 		io_uring_submit(&r->ring);
@@ -588,6 +597,7 @@ static int64_t uring_io(struct io_op *op)
 		r->queued = 0;
 	}
 	g->wcancel = uring_wcancel;
+	locks_dec();
 	wait_park(g, op->token, NULL, -1);
 	g->wcancel = NULL;
 	if (__atomic_load_n(&op->cancel_queued, __ATOMIC_ACQUIRE)) {

@@ -32,10 +32,10 @@ static bool runqput_slow(struct p *p, struct g *g, uint32_t h, uint32_t t)
 	/* Link them as one chain outside the lock; the tasks are hot here. */
 	for (i = 0; i < n; i++)
 		batch[i]->link = batch[i + 1];
-	pthread_mutex_lock(&sched.lock);
+	mutex_lock(&sched.lock);
 	gbatches_push(&sched.gq, batch[0], g, n + 1, false);
 	atomic_fetch_add_explicit(&sched.gq_size, n + 1, memory_order_seq_cst);
-	pthread_mutex_unlock(&sched.lock);
+	mutex_unlock(&sched.lock);
 	return true;
 }
 
@@ -261,9 +261,9 @@ struct g *globrunqget(struct p *p, int max)
 
 	if (!atomic_load_explicit(&sched.gq_size, memory_order_relaxed))
 		return NULL;
-	pthread_mutex_lock(&sched.lock);
+	mutex_lock(&sched.lock);
 	g = globrunqget_locked(max);
-	pthread_mutex_unlock(&sched.lock);
+	mutex_unlock(&sched.lock);
 	if (g) {
 		runqput_chain(p, g->link);
 		stat_inc(&p->st.global_gets);

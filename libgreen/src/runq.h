@@ -90,14 +90,16 @@ static inline void runqput_tail(struct p *p, struct g *g)
 
 /*
  * True when this pick must look at the global queue first: every
- * GLOBAL_CHECK_TICKS picks, if it holds anything, so it cannot starve.
+ * GLOBAL_CHECK_TICKS picks, if it holds anything, so it cannot starve;
+ * and then also when this P has timers due or I/O to reap (p_poll_due).
  */
 static inline bool global_turn(struct p *p)
 {
 	if (__builtin_expect(--p->gcheck != 0, 1))
 		return false;
 	p->gcheck = GLOBAL_CHECK_TICKS;
-	return atomic_load_explicit(&sched.gq_size, memory_order_relaxed) > 0;
+	return atomic_load_explicit(&sched.gq_size, memory_order_relaxed) > 0 ||
+	       p_poll_due(p);
 }
 
 #endif /* GREEN_RUNQ_H */

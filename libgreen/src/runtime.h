@@ -16,6 +16,7 @@
 
 #include "arch.h"
 #include "green.h"
+#include "lock.h"
 #include "sanitizer.h"
 #include "stack.h"
 
@@ -159,6 +160,11 @@ struct m {
 	_Atomic int *pend_lock;
 
 	int park_id;			/* green.ko worker id, or -1 */
+	uint32_t *depth;		/* its depth (lock.h): depth_own, or
+					 * its green.ko slot's nolend word */
+	uint32_t depth_own;
+	struct m *heldlink;		/* sched.held: frozen, lent its P */
+	bool lent;			/* on sched.held; sched.lock */
 	_Alignas(CACHELINE) _Atomic uint32_t park_word; /* parker state */
 } __attribute__((aligned(CACHELINE)));
 
@@ -185,6 +191,8 @@ struct sched {
 	struct p *pidle;		/* idle processors */
 	_Atomic int npidle;
 	struct m *midle;		/* idle worker threads */
+	struct m *held;			/* frozen by green.ko, want a P (hold.c) */
+	_Atomic int nheld;
 	struct m *allm;
 	int nm;
 	_Atomic int nmspinning;
@@ -278,8 +286,21 @@ void wakep(void);
 void startm_locked(void);		/* sched.lock held */
 void sched_shutdown(void);
 
+void acquirep(struct m *m, struct p *p);
+bool p_poll_due(struct p *p);
+struct p *pidleget_evict(void);		/* sched.lock held */
+
+/* hold.c: green.ko's held resume */
+void hold_take(struct m *blocked);
+bool hold_give_locked(struct p *p, bool any);	/* sched.lock held */
+void hold_spare_locked(void);			/* sched.lock held, sched.c */
+bool hold_handback(struct m *m);
+bool hold_sysmon(void);
+void hold_shutdown_locked(void);
+
 /* syscall.c */
 void syscall_handoff(struct m *blocked);
+void sysmon_wake(void);
 int sysmon_start(void);
 void sysmon_stop(void);
 

@@ -18,7 +18,10 @@
  * the kernel can hand its P to another M (syscall.c: sysmon, and green.ko's
  * spares). Ms are started on demand: GREEN_PROCS of them, plus one for
  * each P handed away from a blocked M; an M back from a syscall that finds
- * no P parks as a spare.
+ * no P parks as a spare. With green.ko's held resume (hold.c) a block in
+ * any call lends the P, and one idle M is always kept parked as the spare
+ * the module wakes; an M frozen that way gets a P before anything else
+ * when its call returns.
  *
  * Rejected designs: one shared run queue (a lock every switch: it does not
  * scale past a couple of threads); per-thread queues without stealing (one
@@ -98,11 +101,19 @@ const struct parker_ops *parker = &parker_futex;
 static pthread_cond_t m_exit_cond = PTHREAD_COND_INITIALIZER;
 
 __thread struct m *green_tls_m __attribute__((tls_model("initial-exec")));
+__thread uint32_t *green_tls_depth __attribute__((tls_model("initial-exec")));
 
 __attribute__((noinline)) void m_set_self(struct m *m)
 {
 	__asm__ __volatile__("" ::: "memory");
 	green_tls_m = m;
+	if (m && !m->depth) {
+		m->depth_own = 1;	/* on g0 */
+		m->depth = &m->depth_own;
+	}
+	/* Only held resume reads the depth: no cost without it. */
+	green_tls_depth = m && (parker->grant || debug_opts.depth) ?
+			  m->depth : NULL;
 }
 
 uint64_t now_ns(void)
@@ -163,7 +174,7 @@ static void pidleremove(struct p *p)
  * An idle P taken for another M: the M waiting in its poller (if any)
  * loses it, and is kicked so that it notices; sched.lock held.
  */
-static struct p *pidleget_evict(void)
+struct p *pidleget_evict(void)
 {
 	struct p *p = pidleget();
 
@@ -174,13 +185,26 @@ static struct p *pidleget_evict(void)
 	return p;
 }
 
+/*
+ * Has @p a timer due or I/O in flight? Then tasks that switch straight
+ * to each other (green_yield, parks) go round schedule() for them now and
+ * then (global_turn), or a loop of yields would starve its timers.
+ */
+bool p_poll_due(struct p *p)
+{
+	int64_t next = timers_next(p);
+
+	return (next != INT64_MAX && next <= (int64_t)now_ns()) ||
+	       (p->poll && poller->busy(p));
+}
+
 /* Does an idle @p need an M waiting in its poller (I/O, timers)? */
 static bool p_needs_poll(struct p *p)
 {
 	return p->poll && (poller->busy(p) || timers_next(p) != INT64_MAX);
 }
 
-static void acquirep(struct m *m, struct p *p)
+void acquirep(struct m *m, struct p *p)
 {
 	m->p = p;
 	p->m = m;
@@ -191,9 +215,9 @@ struct p *pidleget_any(void)
 {
 	struct p *p;
 
-	pthread_mutex_lock(&sched.lock);
+	mutex_lock(&sched.lock);
 	p = pidleget_evict();
-	pthread_mutex_unlock(&sched.lock);
+	mutex_unlock(&sched.lock);
 	return p;
 }
 
@@ -205,13 +229,13 @@ static void startm_p_locked(struct p *p, bool spinning);
  */
 void handoffp(struct p *p)
 {
-	pthread_mutex_lock(&sched.lock);
+	mutex_lock(&sched.lock);
 	if (!runqempty(p) || atomic_load(&sched.gq_size) > 0 ||
 	    p_needs_poll(p))
 		startm_p_locked(p, false);
 	else
 		pidleput(p);
-	pthread_mutex_unlock(&sched.lock);
+	mutex_unlock(&sched.lock);
 }
 
 static void *m_main(void *arg);
@@ -239,7 +263,7 @@ static int newm_locked(struct p *p, bool spinning)
 		return ret;
 	}
 	m->alllink = sched.allm;
-	sched.allm = m;
+	__atomic_store_n(&sched.allm, m, __ATOMIC_RELEASE); /* hold_sysmon */
 	sched.nm++;
 	return 0;
 }
@@ -286,10 +310,22 @@ static void startm_p_locked(struct p *p, bool spinning)
 	atomic_fetch_add_explicit(&sched.worker_wakes, 1,
 				  memory_order_relaxed);
 	parker->unpark(m);
+	hold_spare_locked();
 	return;
 undo:
 	if (spinning)
 		atomic_fetch_sub(&sched.nmspinning, 1);
+}
+
+/*
+ * With held resume, keep one idle M parked as a spare for green.ko to wake
+ * when a worker blocks (hold.c); sched.lock held.
+ */
+void hold_spare_locked(void)
+{
+	if (parker->grant && !sched.midle &&
+	    !atomic_load(&sched.shutdown))
+		newm_locked(NULL, false);
 }
 
 /* Wake an M for queued work if a P is idle and no M spins; lock held. */
@@ -312,23 +348,23 @@ void wakep(void)
 	    atomic_load(&sched.nmspinning) != 0 ||
 	    !atomic_compare_exchange_strong(&sched.nmspinning, &zero, 1))
 		return;
-	pthread_mutex_lock(&sched.lock);
+	mutex_lock(&sched.lock);
 	startm_p_locked(NULL, true);
-	pthread_mutex_unlock(&sched.lock);
+	mutex_unlock(&sched.lock);
 }
 
 /* Park the M until a waker hands it a P or the runtime shuts down. */
 static void stopm(struct m *m)
 {
-	pthread_mutex_lock(&sched.lock);
+	mutex_lock(&sched.lock);
 	if (atomic_load(&sched.shutdown)) {
-		pthread_mutex_unlock(&sched.lock);
+		mutex_unlock(&sched.lock);
 		return;
 	}
 	m->link = sched.midle;
 	sched.midle = m;
 	deadlock_idle_locked();	/* the last M idle: deadlock.c */
-	pthread_mutex_unlock(&sched.lock);
+	mutex_unlock(&sched.lock);
 	atomic_fetch_add_explicit(&sched.worker_parks, 1,
 				  memory_order_relaxed);
 	while (!atomic_load_explicit(&m->nextp, memory_order_acquire) &&
@@ -336,7 +372,7 @@ static void stopm(struct m *m)
 		struct m *blocked = parker->park(m);
 
 		if (blocked)
-			syscall_handoff(blocked);
+			hold_take(blocked);
 	}
 }
 
@@ -425,7 +461,7 @@ static bool give_to_spinner(struct p *p)
 			head = g;
 		tail = g;
 	}
-	pthread_mutex_lock(&sched.lock);
+	mutex_lock(&sched.lock);
 	for (g = head; g; g = head) {
 		head = g->link;
 		globrunqput(g);
@@ -445,29 +481,29 @@ static struct p *poll_idle(struct m *m, struct p *p)
 	for (;;) {
 		bool mine;
 
-		pthread_mutex_lock(&sched.lock);
+		mutex_lock(&sched.lock);
 		mine = p->poll_m == m;
-		pthread_mutex_unlock(&sched.lock);
+		mutex_unlock(&sched.lock);
 		if (!mine ||
 		    atomic_load_explicit(&m->nextp, memory_order_acquire) ||
 		    atomic_load(&sched.shutdown))
 			break;
 		poller->wait(p, timers_next(p));
-		pthread_mutex_lock(&sched.lock);
+		mutex_lock(&sched.lock);
 		if (atomic_load(&m->nextp) || atomic_load(&sched.shutdown) ||
 		    p->poll_m != m) {
-			pthread_mutex_unlock(&sched.lock);
+			mutex_unlock(&sched.lock);
 			break;
 		}
 		pidleremove(p);
 		p->poll_m = NULL;
-		pthread_mutex_unlock(&sched.lock);
+		mutex_unlock(&sched.lock);
 		return p;
 	}
-	pthread_mutex_lock(&sched.lock);
+	mutex_lock(&sched.lock);
 	if (p->poll_m == m)
 		p->poll_m = NULL;
-	pthread_mutex_unlock(&sched.lock);
+	mutex_unlock(&sched.lock);
 	return NULL;
 }
 
@@ -492,6 +528,10 @@ top:
 	p = m->p;
 	if (atomic_load_explicit(&sched.shutdown, memory_order_relaxed))
 		return NULL;
+	/* A worker frozen by green.ko came back: it goes first (hold.c). */
+	if (atomic_load_explicit(&sched.nheld, memory_order_relaxed) &&
+	    hold_handback(m))
+		goto top;
 	poll_and_timers(p);
 	if (global_turn(p)) {
 		g = globrunqget(p, 1);
@@ -526,18 +566,27 @@ top:
 	}
 
 	/* Nothing: give the P back and sleep. */
-	pthread_mutex_lock(&sched.lock);
+	mutex_lock(&sched.lock);
 	if (atomic_load(&sched.shutdown)) {
-		pthread_mutex_unlock(&sched.lock);
+		mutex_unlock(&sched.lock);
 		return NULL;
 	}
 	g = globrunqget_locked(0);
 	if (g) {
-		pthread_mutex_unlock(&sched.lock);
+		mutex_unlock(&sched.lock);
 		runqput_chain(p, g->link);
 		goto found;
 	}
 idle_locked:
+	if (hold_give_locked(p, false)) {
+		m->p = NULL;
+		if (m->spinning) {
+			m->spinning = false;
+			atomic_fetch_sub(&sched.nmspinning, 1);
+		}
+		mutex_unlock(&sched.lock);
+		goto top;
+	}
 	pidleput(p);
 	polling = p_needs_poll(p);
 	if (polling)
@@ -556,13 +605,13 @@ idle_locked:
 		m->spinning = false;
 		atomic_fetch_sub(&sched.nmspinning, 1);
 	}
-	pthread_mutex_unlock(&sched.lock);
+	mutex_unlock(&sched.lock);
 
 	idlep = p;
 	if (was_spinning && any_work()) {
 		bool handed;
 
-		pthread_mutex_lock(&sched.lock);
+		mutex_lock(&sched.lock);
 		p = atomic_exchange(&m->nextp, NULL);
 		handed = p != NULL;	/* a waker gave us one, spinning set */
 		if (!p && polling && idlep->poll_m == m) {
@@ -577,7 +626,7 @@ idle_locked:
 			m->spinning = true;
 			atomic_fetch_add(&sched.nmspinning, 1);
 		}
-		pthread_mutex_unlock(&sched.lock);
+		mutex_unlock(&sched.lock);
 		if (p) {
 			acquirep(m, p);
 			spin_start = 0;
@@ -647,25 +696,31 @@ static void g0_init(struct m *m)
 /* An M gives back its P when it stops, so the run can finish. */
 static void m_stop(struct m *m)
 {
-	pthread_mutex_lock(&sched.lock);
+	mutex_lock(&sched.lock);
 	if (m->p) {
-		pidleput(m->p);
+		/* At shutdown a frozen worker takes it, block ended or not. */
+		if (!hold_give_locked(m->p, true))
+			pidleput(m->p);
 		m->p = NULL;
 	}
 	m->exited = true;
 	pthread_cond_broadcast(&m_exit_cond);
-	pthread_mutex_unlock(&sched.lock);
+	mutex_unlock(&sched.lock);
 }
 
 static void *m_main(void *arg)
 {
 	struct m *m = arg;
 
+	struct p *p;
+
 	m_set_self(m);
 	g0_init(m);
 	overflow_thread_init(m);
 	parker->thread_init(m);
-	acquirep(m, atomic_exchange(&m->nextp, NULL));
+	p = atomic_exchange(&m->nextp, NULL);
+	if (p)
+		acquirep(m, p);		/* else a spare: findrunnable parks it */
 	schedule_loop(m);
 	parker->thread_fini(m);
 	overflow_thread_fini(m);
@@ -679,16 +734,17 @@ void sched_shutdown(void)
 	struct m *m;
 	int i;
 
-	pthread_mutex_lock(&sched.lock);
+	mutex_lock(&sched.lock);
 	atomic_store(&sched.shutdown, true);
 	while ((m = sched.midle)) {
 		sched.midle = m->link;
 		parker->unpark(m);
 	}
+	hold_shutdown_locked();
 	for (i = 0; i < sched.nprocs; i++)
 		if (sched.allp[i].poll_m)
 			poller_kick(&sched.allp[i]);
-	pthread_mutex_unlock(&sched.lock);
+	mutex_unlock(&sched.lock);
 }
 
 /* Wait for every M but @m0 to leave schedule(), then join them. */
@@ -697,16 +753,35 @@ static void join_ms(struct m *m0)
 	struct m *m, *next;
 	bool all;
 
-	pthread_mutex_lock(&sched.lock);
+	mutex_lock(&sched.lock);
 	do {
+		/*
+		 * Frozen workers need a P, or a grant, to leave; blocks in
+		 * tasks still running find no spare now (hold.c): look
+		 * again every 10 ms.
+		 */
+		while (sched.held && sched.pidle)
+			hold_give_locked(pidleget_evict(), true);
+		hold_shutdown_locked();
 		all = true;
 		for (m = sched.allm; m; m = m->alllink)
 			if (m != m0 && !m->exited)
 				all = false;
-		if (!all)
+		if (!all && parker->grant) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 10000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&m_exit_cond, &sched.lock, &ts);
+		} else if (!all) {
 			pthread_cond_wait(&m_exit_cond, &sched.lock);
+		}
 	} while (!all);
-	pthread_mutex_unlock(&sched.lock);
+	mutex_unlock(&sched.lock);
 	for (m = sched.allm; m; m = next) {
 		next = m->alllink;
 		if (m != m0) {
@@ -827,6 +902,7 @@ int green_run(void (*fn)(void *), void *arg)
 	ret = sched_init(&cfg);
 	if (ret)
 		goto out_fini;
+	config_hold = cfg.hold;
 	ret = parker_select(cfg.parker);
 	if (ret)
 		goto out_fini;
@@ -849,10 +925,11 @@ int green_run(void (*fn)(void *), void *arg)
 	m0->park_id = -1;
 	m0->thread = pthread_self();
 	m0->alllink = NULL;
-	pthread_mutex_lock(&sched.lock);	/* sysmon reads them under it */
+	mutex_lock(&sched.lock);	/* sysmon reads them under it */
 	sched.allm = m0;
 	sched.nm = 1;
-	pthread_mutex_unlock(&sched.lock);
+	hold_spare_locked();
+	mutex_unlock(&sched.lock);
 	m_set_self(m0);
 	g0_init(m0);
 	acquirep(m0, &sched.allp[0]);

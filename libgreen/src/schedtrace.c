@@ -58,14 +58,14 @@ int schedtrace_line(char *buf, size_t n, uint64_t now)
 		return 0;
 	buf[0] = 0;
 	spawned = atomic_load(&sched.foreign_spawned);
-	pthread_mutex_lock(&sched.lock);
+	mutex_lock(&sched.lock);
 	for (m = sched.midle; m; m = m->link)
 		idlem++;
 	for (i = 0; i < sched.nprocs; i++)
 		if (sched.allp[i].poll_m)
 			idlem++;
 	nm = sched.nm;
-	pthread_mutex_unlock(&sched.lock);
+	mutex_unlock(&sched.lock);
 	for (i = 0; i < sched.nprocs; i++) {
 		steals += rd(&sched.allp[i].st.steals);
 		spawned += rd(&sched.allp[i].st.spawned);

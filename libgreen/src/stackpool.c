@@ -89,7 +89,7 @@ int stack_reserve(struct p *p)
 		p->stk_credits--;
 		return 0;
 	}
-	pthread_mutex_lock(&pool.lock);
+	mutex_lock(&pool.lock);
 	if (pool.credits == 0)
 		ret = slab_new();
 	if (!ret) {
@@ -97,7 +97,7 @@ int stack_reserve(struct p *p)
 		pool.credits -= k;
 		p->stk_credits = k - 1;
 	}
-	pthread_mutex_unlock(&pool.lock);
+	mutex_unlock(&pool.lock);
 	return ret;
 }
 
@@ -105,20 +105,20 @@ int stack_reserve_global(void)
 {
 	int ret = 0;
 
-	pthread_mutex_lock(&pool.lock);
+	mutex_lock(&pool.lock);
 	if (pool.credits == 0)
 		ret = slab_new();
 	if (!ret)
 		pool.credits--;
-	pthread_mutex_unlock(&pool.lock);
+	mutex_unlock(&pool.lock);
 	return ret;
 }
 
 void stack_unreserve_global(void)
 {
-	pthread_mutex_lock(&pool.lock);
+	mutex_lock(&pool.lock);
 	pool.credits++;
-	pthread_mutex_unlock(&pool.lock);
+	mutex_unlock(&pool.lock);
 }
 
 struct stack *stack_bind(struct p *p)
@@ -126,9 +126,9 @@ struct stack *stack_bind(struct p *p)
 	struct stack *s = p->stk_cache;
 
 	if (!s) {
-		pthread_mutex_lock(&pool.lock);
+		mutex_lock(&pool.lock);
 		if (!pool.free && slab_new()) {
-			pthread_mutex_unlock(&pool.lock);
+			mutex_unlock(&pool.lock);
 			return NULL;
 		}
 		while (pool.free && p->stk_ncache < BATCH) {
@@ -139,7 +139,7 @@ struct stack *stack_bind(struct p *p)
 			p->stk_cache = s;
 			p->stk_ncache++;
 		}
-		pthread_mutex_unlock(&pool.lock);
+		mutex_unlock(&pool.lock);
 		s = p->stk_cache;
 	}
 	p->stk_cache = s->next;
@@ -164,7 +164,7 @@ void stack_unbind(struct p *p, struct stack *s)
 	p->stk_credits++;
 	if (p->stk_ncache <= CACHE_MAX && p->stk_credits <= CACHE_MAX)
 		return;
-	pthread_mutex_lock(&pool.lock);
+	mutex_lock(&pool.lock);
 	while (p->stk_ncache > CACHE_MAX - BATCH) {
 		s = p->stk_cache;
 		p->stk_cache = s->next;
@@ -179,7 +179,7 @@ void stack_unbind(struct p *p, struct stack *s)
 		pool.credits += p->stk_credits - (CACHE_MAX - BATCH);
 		p->stk_credits = CACHE_MAX - BATCH;
 	}
-	pthread_mutex_unlock(&pool.lock);
+	mutex_unlock(&pool.lock);
 }
 
 void stackpool_teardown(void)

@@ -51,10 +51,10 @@ int green_stats(struct green_stats *st, struct green_proc_stats *procs,
 	st->tasks_spawned = spawned;
 	st->tasks_live = spawned - exited;
 	st->idle_procs = atomic_load(&sched.npidle);
-	pthread_mutex_lock(&sched.lock);
+	mutex_lock(&sched.lock);
 	for (m = sched.allm; m; m = m->alllink)
 		st->nworkers++;
-	pthread_mutex_unlock(&sched.lock);
+	mutex_unlock(&sched.lock);
 	st->worker_parks = atomic_load(&sched.worker_parks);
 	st->worker_wakes = atomic_load(&sched.worker_wakes);
 	st->stack_size = sched.stack_size;

@@ -48,6 +48,14 @@ static void futex_wake(_Atomic uint32_t *w)
 	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+/* Wake sysmon if it sleeps: it has something to watch (hold.c). */
+void sysmon_wake(void)
+{
+	/* Dekker with sysmon's sleep: both sides store, then load (seq_cst). */
+	if (atomic_exchange(&sched.sysmon_idle, 0))
+		futex_wake(&sched.sysmon_idle);
+}
+
 void green_syscall_enter(void)
 {
 	struct m *m = m_self();
@@ -60,9 +68,7 @@ void green_syscall_enter(void)
 	stat_inc(&p->st.syscalls);
 	atomic_store_explicit(&p->syscall_when, now_ns(), memory_order_release);
 	atomic_store(&p->status, P_SYSCALL);
-	/* Dekker with sysmon's sleep: both sides store, then load (seq_cst). */
-	if (atomic_exchange(&sched.sysmon_idle, 0))
-		futex_wake(&sched.sysmon_idle);
+	sysmon_wake();
 }
 
 void green_syscall_exit(void)
@@ -145,12 +151,12 @@ static void *sysmon_main(void *arg)
 	prctl(PR_SET_TIMERSLACK, 1UL);	/* 20 us means 20 us, not 50 */
 	while (!atomic_load(&sysmon_quit)) {
 		debug_sysmon_tick();	/* dumps, traces, stalls, deadlock */
-		if (retake()) {
+		if (retake() | hold_sysmon()) {
 			nanosleep(&tick, NULL);
 			continue;
 		}
 		atomic_store(&sched.sysmon_idle, 1);
-		if (retake()) {
+		if (retake() || atomic_load(&sched.nheld)) {
 			atomic_store(&sched.sysmon_idle, 0);
 			continue;
 		}

@@ -58,12 +58,12 @@ static struct g *g_alloc_global(void)
 {
 	struct g *g;
 
-	pthread_mutex_lock(&sched.gfree_lock);
+	mutex_lock(&sched.gfree_lock);
 	if (!sched.gfree.head && chunk_new())
 		g = NULL;
 	else
 		g = gbatches_pop_one(&sched.gfree);
-	pthread_mutex_unlock(&sched.gfree_lock);
+	mutex_unlock(&sched.gfree_lock);
 	return g;
 }
 
@@ -74,10 +74,10 @@ struct g *g_alloc(struct p *p)
 	if (!g) {
 		uint32_t n = 0;
 
-		pthread_mutex_lock(&sched.gfree_lock);
+		mutex_lock(&sched.gfree_lock);
 		if (sched.gfree.head || !chunk_new())
 			g = gbatches_pop(&sched.gfree, &n);
-		pthread_mutex_unlock(&sched.gfree_lock);
+		mutex_unlock(&sched.gfree_lock);
 		if (!g)
 			return NULL;
 		p->gfree_n = n;
@@ -117,9 +117,9 @@ void g_free(struct p *p, struct g *g)
 		tail = tail->link;
 	p->gfree = tail->link;
 	p->gfree_n -= GFREE_BATCH;
-	pthread_mutex_lock(&sched.gfree_lock);
+	mutex_lock(&sched.gfree_lock);
 	gbatches_push(&sched.gfree, g, tail, GFREE_BATCH, true);
-	pthread_mutex_unlock(&sched.gfree_lock);
+	mutex_unlock(&sched.gfree_lock);
 }
 
 /* Free every task structure; all Ms have stopped. */
@@ -161,12 +161,19 @@ bool g_prepare(struct p *p, struct g *g)
 	return true;
 }
 
+/*
+ * Finish a switch on the M that made it: the action on the task that left,
+ * then the end of the switch's runtime stretch (locks_inc in the caller
+ * of switch_to; see lock.h).
+ */
 static inline void g_after_switch(struct m *m)
 {
 	struct g *prev = m->pend_g;
 
-	if (!prev)
+	if (!prev) {
+		locks_set(m->curg == &m->g0);
 		return;
+	}
 	m->pend_g = NULL;
 	switch (m->pend_action) {
 	case SW_READY:
@@ -193,6 +200,7 @@ static inline void g_after_switch(struct m *m)
 	case SW_NONE:
 		break;
 	}
+	locks_set(m->curg == &m->g0);
 }
 
 static inline __attribute__((always_inline)) void
@@ -227,6 +235,7 @@ switch_to(struct g *cur, struct g *next, enum switch_action act,
 void g_switch(struct g *cur, struct g *next, enum switch_action act,
 	      _Atomic int *lock)
 {
+	locks_inc();
 	switch_to(cur, next, act, lock);
 }
 
@@ -256,9 +265,11 @@ pick_local(struct p *p)
 /* Switch the running task away, with @act done to it after the switch. */
 static void g_leave(struct m *m, enum switch_action act, _Atomic int *lock)
 {
-	struct g *next = pick_local(m->p);
+	struct g *next;
 
-	g_switch(m->curg, next ? next : &m->g0, act, lock);
+	locks_inc();	/* pick_local uses the P's run queue: see lock.h */
+	next = pick_local(m->p);
+	switch_to(m->curg, next ? next : &m->g0, act, lock);
 }
 
 static void g_exit(void) __attribute__((noreturn));
@@ -310,9 +321,9 @@ void g_init(struct g *g, uint64_t id, void (*fn)(void *), void *arg)
 /* A task that could not get a stack waits in the global queue. */
 void g_requeue_global(struct g *g)
 {
-	pthread_mutex_lock(&sched.lock);
+	mutex_lock(&sched.lock);
 	globrunqput(g);
-	pthread_mutex_unlock(&sched.lock);
+	mutex_unlock(&sched.lock);
 }
 
 /* Spawn from a thread that is not a worker: through the global queue. */
@@ -321,7 +332,7 @@ static int go_foreign(void (*fn)(void *), void *arg, void *pc)
 	struct g *g;
 	int ret = -EPERM;
 
-	pthread_mutex_lock(&sched.lock);
+	mutex_lock(&sched.lock);
 	if (!atomic_load(&sched.running) || atomic_load(&sched.shutdown))
 		goto out;
 	ret = stack_reserve_global();
@@ -341,7 +352,7 @@ static int go_foreign(void (*fn)(void *), void *arg, void *pc)
 	startm_locked();
 	ret = 0;
 out:
-	pthread_mutex_unlock(&sched.lock);
+	mutex_unlock(&sched.lock);
 	return ret;
 }
 
@@ -353,14 +364,20 @@ int green_go(void (*fn)(void *), void *arg)
 
 	if (!fn)
 		return -EINVAL;
-	if (!m || !m->p)
+	locks_inc();	/* the P's caches and run queue: see lock.h */
+	if (!m || !m->p) {
+		locks_dec();
 		return go_foreign(fn, arg, __builtin_return_address(0));
+	}
 	p = m->p;
-	if (stack_reserve(p))
+	if (stack_reserve(p)) {
+		locks_dec();
 		return -ENOMEM;
+	}
 	g = g_alloc(p);
 	if (!g) {
 		p->stk_credits++;	/* give the reservation back */
+		locks_dec();
 		return -ENOMEM;
 	}
 	g_init(g, goid_next(p), fn, arg);
@@ -369,6 +386,7 @@ int green_go(void (*fn)(void *), void *arg)
 	stat_inc(&p->st.spawned);
 	runqput(p, g, true);
 	wakep();
+	locks_dec();
 	return 0;
 }
 
@@ -382,15 +400,22 @@ void green_yield(void)
 		sched_yield();
 		return;
 	}
+	locks_inc();
 	cur = m->curg;
 	p = m->p;
 	stat_inc(&p->st.yields);
 	next = pick_local(p);
 	if (!next) {
-		/* Nothing local: go round schedule() only if work is elsewhere. */
+		/*
+		 * Nothing local (or a turn elsewhere): go round schedule()
+		 * only if there is work elsewhere, timers or I/O included.
+		 */
 		if (!atomic_load_explicit(&sched.gq_size, memory_order_relaxed) &&
-		    !atomic_load_explicit(&sched.shutdown, memory_order_relaxed))
+		    !atomic_load_explicit(&sched.shutdown, memory_order_relaxed) &&
+		    !p_poll_due(p)) {
+			locks_dec();
 			return;
+		}
 		next = &m->g0;
 	}
 	switch_to(cur, next, SW_READY, NULL);
@@ -418,15 +443,18 @@ void g_ready(struct g *g)
 {
 	struct m *m = m_self();
 
+	locks_inc();	/* the P's run queue: see lock.h */
 	if (m && m->p) {
 		runqput(m->p, g, !m->ready_fifo);
 		wakep();
+		locks_dec();
 		return;
 	}
-	pthread_mutex_lock(&sched.lock);
+	locks_dec();
+	mutex_lock(&sched.lock);
 	globrunqput(g);
 	startm_locked();
-	pthread_mutex_unlock(&sched.lock);
+	mutex_unlock(&sched.lock);
 }
 
 struct g *g_current(void)

@@ -295,7 +295,9 @@ TEST(timer_or_blocking_call_is_no_deadlock)
 	EXPECT_EQ(NULL, strstr(r.err, "asleep - deadlock"));
 	run_child(&r, "GREEN_DEBUG", "deadlockwait=0", run_in_child,
 		  syscall_main);
-	ASSERT_TRUE(WIFEXITED(r.status));
+	ASSERT_TRUE(WIFEXITED(r.status)) {
+		TH_LOG("killed by signal %d: %s", WTERMSIG(r.status), r.err);
+	}
 	EXPECT_EQ(0, WEXITSTATUS(r.status));
 	EXPECT_EQ(NULL, strstr(r.err, "asleep - deadlock"));
 }

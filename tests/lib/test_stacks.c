@@ -88,7 +88,12 @@ static void check_live(struct __test_metadata *_metadata)
 	free(l);
 }
 
-TEST(hundred_thousand_parked_tasks)
+/* 100k stacks take a while on a loaded machine: a longer bound. */
+FIXTURE(live) {};
+FIXTURE_SETUP(live) {}
+FIXTURE_TEARDOWN(live) {}
+
+TEST_F_TIMEOUT(live, hundred_thousand_parked_tasks, 120)
 {
 	check_live(_metadata);
 }
@@ -97,7 +102,7 @@ TEST(hundred_thousand_parked_tasks)
  * Without guard regions (kernels before 6.13), guards are mprotect()ed
  * within a budget of mappings and the rest of the stacks get canaries.
  */
-TEST(hundred_thousand_parked_tasks_mprotect_guards)
+TEST_F_TIMEOUT(live, hundred_thousand_parked_tasks_mprotect_guards, 120)
 {
 	setenv("GREEN_DEBUG_NO_GUARD_REGIONS", "1", 1);
 	check_live(_metadata);

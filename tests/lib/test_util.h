@@ -60,6 +60,17 @@ static inline const char *expected_parker(void)
 	return access("/dev/green", R_OK | W_OK) == 0 ? "kmod" : "futex";
 }
 
+/*
+ * green.ko's held resume will be on (hold.c): the kmod parker and not
+ * GREEN_HOLD=0. It keeps one more worker thread, parked as a spare.
+ */
+static inline bool expect_hold(void)
+{
+	const char *h = getenv("GREEN_HOLD");
+
+	return !strcmp(expected_parker(), "kmod") && !(h && !strcmp(h, "0"));
+}
+
 /* What a child process did: its stderr and how it ended. */
 struct child_result {
 	char err[4096];

@@ -226,6 +226,54 @@ static void yield_outside(void *arg)
 {
 }
 
+/* ---- yield loops and timers ---- */
+
+struct timer_starve {
+	int stop;
+	int64_t slept;
+};
+
+static void yield_spinner(void *arg)
+{
+	struct timer_starve *t = arg;
+	int64_t t0 = green_now();
+
+	/* Bounded, so a starved timer fails the test instead of hanging. */
+	while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE) &&
+	       green_now() - t0 < 3000000000LL)
+		green_yield();
+}
+
+static void timer_starve_main(void *arg)
+{
+	struct timer_starve *t = arg;
+	int64_t t0;
+
+	green_go(yield_spinner, t);
+	green_go(yield_spinner, t);
+	green_yield();
+	t0 = green_now();
+	green_sleep(10000000);		/* 10 ms */
+	t->slept = green_now() - t0;
+	__atomic_store_n(&t->stop, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * Tasks that only yield to each other switch without going round the
+ * scheduler; a sleeper on the same processor must still wake on time.
+ */
+TEST(yield_loop_cannot_starve_timers)
+{
+	struct timer_starve t = { 0 };
+
+	setenv("GREEN_PROCS", "1", 1);
+	ASSERT_EQ(0, green_run(timer_starve_main, &t));
+	unsetenv("GREEN_PROCS");
+	TH_LOG("a 10 ms sleep among yield loops took %.1f ms", t.slept / 1e6);
+	EXPECT_GE(t.slept, 10000000);
+	EXPECT_LT(t.slept, 1000000000);		/* 3 s when starved */
+}
+
 TEST(yield_outside_a_task_is_harmless)
 {
 	green_yield();

@@ -36,9 +36,11 @@ struct worker {
 	int fd;
 	int rfd;
 	unsigned int flags;
-	int mode;		/* 0 read pipe, 1 usleep, 2 spare park */
+	int mode;		/* 0 read pipe, 1 usleep, 2 spare park,
+				 * 3 read pipe once @go is set */
 	atomic_int id;		/* -1 until registered */
 	atomic_int ready;
+	atomic_int go;
 	atomic_int done;
 	atomic_int in_read;
 	int ret;
@@ -54,6 +56,11 @@ static void *worker_fn(void *arg)
 	atomic_store(&w->id, g_register(w->fd, w->flags));
 	atomic_store(&w->ready, 1);
 	switch (w->mode) {
+	case 3:
+		/* spin: a sleep here would be a block of its own */
+		while (!atomic_load(&w->go))
+			;
+		/* fall through */
 	case 0:
 		atomic_store(&w->in_read, 1);
 		w->ret = read(w->rfd, &c, 1);
@@ -306,6 +313,111 @@ TEST_F(blk, hold_without_spare_runs_on)
 	pthread_join(th, NULL);
 	ASSERT_EQ(0, g_stats(self->fd, &st));
 	EXPECT_LE(1, st.blocks);
+	EXPECT_EQ(0, st.holds);
+}
+
+/*
+ * WAIT_SPARE: a block that finds no spare parked stays pending; the next
+ * spare to park takes it at once, and the worker is held until GRANT.
+ */
+TEST_F(blk, wait_spare_missed_block_goes_to_next_spare)
+{
+	struct worker spare, w;
+	pthread_t ts, tw;
+	struct green_group_stats st;
+	int id;
+
+	start(_metadata, &w, &tw, self->fd, self->pipe[0],
+	      GREEN_REG_HOLD | GREEN_REG_WAIT_SPARE, 0);
+	id = w.id;
+	while (g_slot_state(self->shm, id) != GREEN_WS_BLOCKED)
+		usleep(1000);
+	ASSERT_EQ(1, write(self->pipe[1], "x", 1));
+	/* no spare took it yet: the read is done but the worker is held */
+	g_sleep_ms(200);
+	EXPECT_EQ(0, atomic_load(&w.done));
+	EXPECT_EQ(GREEN_WS_HELD, g_slot_state(self->shm, id));
+	/* a spare parks: it returns at once with the missed block */
+	start(_metadata, &spare, &ts, self->fd, -1, 0, 2);
+	ASSERT_TRUE(g_wait_for(&spare.done, 5000));
+	EXPECT_EQ(GREEN_WOKEN_HANDOFF, spare.ret);
+	EXPECT_EQ((unsigned int)id, spare.from);
+	EXPECT_EQ(0, self->shm->slots[id].grant);
+	g_sleep_ms(100);
+	EXPECT_EQ(0, atomic_load(&w.done));
+	EXPECT_EQ(0, g_grant(self->fd, id));
+	ASSERT_TRUE(g_wait_for(&w.done, 5000));
+	EXPECT_EQ(1, w.ret);
+	pthread_join(ts, NULL);
+	pthread_join(tw, NULL);
+	ASSERT_EQ(0, g_stats(self->fd, &st));
+	EXPECT_LE(1, st.handoffs);
+	EXPECT_LE(1, st.holds);
+}
+
+/* A missed block ends with GRANT (no spare ever comes) or close(). */
+TEST_F(blk, wait_spare_missed_block_ends_with_grant_or_close)
+{
+	struct worker w;
+	pthread_t tw;
+	int fd2 = dup(self->fd);
+
+	ASSERT_LE(0, fd2);
+	start(_metadata, &w, &tw, self->fd, self->pipe[0],
+	      GREEN_REG_HOLD | GREEN_REG_WAIT_SPARE, 0);
+	while (g_slot_state(self->shm, w.id) != GREEN_WS_BLOCKED)
+		usleep(1000);
+	ASSERT_EQ(1, write(self->pipe[1], "x", 1));
+	g_sleep_ms(100);
+	EXPECT_EQ(0, atomic_load(&w.done));
+	EXPECT_EQ(0, g_grant(self->fd, w.id));
+	ASSERT_TRUE(g_wait_for(&w.done, 5000));
+	pthread_join(tw, NULL);
+
+	/* again, and this time the group is shut down */
+	start(_metadata, &w, &tw, self->fd, self->pipe[0],
+	      GREEN_REG_HOLD | GREEN_REG_WAIT_SPARE, 0);
+	while (g_slot_state(self->shm, w.id) != GREEN_WS_BLOCKED)
+		usleep(1000);
+	ASSERT_EQ(1, write(self->pipe[1], "x", 1));
+	g_sleep_ms(100);
+	EXPECT_EQ(0, atomic_load(&w.done));
+	close(fd2);	/* shuts the group down */
+	EXPECT_TRUE(g_wait_for(&w.done, 5000));
+	pthread_join(tw, NULL);
+}
+
+/* nolend: a block while the worker says so wakes no spare, holds nothing. */
+TEST_F(blk, nolend_block_wakes_no_spare)
+{
+	struct worker spare, w;
+	pthread_t ts, tw;
+	struct green_group_stats st;
+	uint64_t blocks;
+
+	start(_metadata, &spare, &ts, self->fd, -1, 0, 2);
+	while (g_slot_state(self->shm, spare.id) != GREEN_WS_PARKED)
+		usleep(1000);
+	start(_metadata, &w, &tw, self->fd, self->pipe[0],
+	      GREEN_REG_HOLD | GREEN_REG_WAIT_SPARE, 3);
+	__atomic_store_n(&self->shm->slots[w.id].nolend, 1, __ATOMIC_RELAXED);
+	atomic_store(&w.go, 1);
+	while (g_slot_state(self->shm, w.id) != GREEN_WS_BLOCKED)
+		usleep(1000);
+	g_sleep_ms(200);
+	EXPECT_EQ(0, atomic_load(&spare.done));	/* still parked */
+	ASSERT_EQ(1, write(self->pipe[1], "x", 1));
+	ASSERT_TRUE(g_wait_for(&w.done, 5000));	/* not held */
+	EXPECT_EQ(1, w.ret);
+	EXPECT_EQ(0, g_wake(self->fd, spare.id));
+	ASSERT_TRUE(g_wait_for(&spare.done, 5000));
+	EXPECT_EQ(GREEN_WOKEN_WAKE, spare.ret);
+	pthread_join(ts, NULL);
+	pthread_join(tw, NULL);
+	ASSERT_EQ(0, g_stats(self->fd, &st));
+	blocks = st.blocks;
+	EXPECT_LE(1, blocks);
+	EXPECT_EQ(0, st.handoffs);
 	EXPECT_EQ(0, st.holds);
 }
 

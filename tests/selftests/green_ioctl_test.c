@@ -37,6 +37,7 @@ TEST_F(green, version)
 	EXPECT_TRUE(v.features & GREEN_FEAT_SWITCH_TO);
 	EXPECT_TRUE(v.features & GREEN_FEAT_BLOCK_NOTIFY);
 	EXPECT_TRUE(v.features & GREEN_FEAT_HOLD);
+	EXPECT_TRUE(v.features & GREEN_FEAT_WAIT_SPARE);
 	EXPECT_EQ(GREEN_MAX_WORKERS, v.max_workers);
 	EXPECT_EQ(GREEN_SHM_SIZE, v.shm_size);
 }
@@ -148,6 +149,10 @@ TEST_F(green, reserved_and_flags)
 	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_REGISTER, &r));
 	r.reserved = 0;
 	r.flags = 1u << 7;
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_REGISTER, &r));
+	r.flags = GREEN_REG_WAIT_SPARE;		/* needs HOLD */
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_REGISTER, &r));
+	r.flags = GREEN_REG_NOTIFY | GREEN_REG_WAIT_SPARE;
 	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_REGISTER, &r));
 	ASSERT_EQ(0, g_register(self->fd, 0));
 	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_UNREGISTER, &u));

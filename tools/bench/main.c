@@ -9,11 +9,14 @@
  *   bench handoff N        one task blocks in a marked read(2) on a pipe;
  *                          how long until another task runs (its
  *                          processor handed over). Median ns of N rounds.
+ *                          With "unmarked", a plain read(2): only green.ko's
+ *                          held resume hands the processor over.
  *
  * The processor count comes from GREEN_PROCS, as GOMAXPROCS for Go.
  * Prints one number: nanoseconds per operation.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +87,7 @@ static void yield_main(void *arg)
 struct handoff {
 	int fd[2];
 	long n;
+	bool unmarked;		/* plain read(2): green.ko's held resume */
 	double *lat;
 	_Atomic long round;	/* set by the reader as it blocks */
 	_Atomic double blocked_at;
@@ -97,12 +101,14 @@ static void handoff_reader(void *arg)
 	long i;
 
 	for (i = 1; i <= h->n; i++) {
-		green_syscall_enter();
+		if (!h->unmarked)
+			green_syscall_enter();
 		h->blocked_at = now();
 		h->round = i;
 		if (read(h->fd[0], &c, 1) != 1)
 			exit(1);
-		green_syscall_exit();
+		if (!h->unmarked)
+			green_syscall_exit();
 	}
 	green_wg_done(&h->wg);
 }
@@ -132,7 +138,8 @@ static int cmp_double(const void *a, const void *b)
 static void handoff_main(void *arg)
 {
 	struct bench *b = arg;
-	struct handoff h = { .n = b->n, .wg = GREEN_WG_INIT };
+	struct handoff h = { .n = b->n, .wg = GREEN_WG_INIT,
+			     .unmarked = b->rounds == 2 };
 
 	h.lat = calloc(h.n, sizeof(*h.lat));
 	if (!h.lat || pipe(h.fd)) {
@@ -164,9 +171,11 @@ int main(int argc, char **argv)
 		fn = yield_main;
 		b.rounds = 1;
 		b.n = atol(argv[2]);
-	} else if (argc == 3 && !strcmp(argv[1], "handoff")) {
+	} else if ((argc == 3 || (argc == 4 &&
+				  !strcmp(argv[3], "unmarked"))) &&
+		   !strcmp(argv[1], "handoff")) {
 		fn = handoff_main;
-		b.rounds = 1;
+		b.rounds = argc == 4 ? 2 : 1;	/* 2: unmarked */
 		b.n = atol(argv[2]);
 	} else if (argc >= 2 && (!strcmp(argv[1], "echo") ||
 				 !strcmp(argv[1], "sleepers"))) {
@@ -185,7 +194,7 @@ int main(int argc, char **argv)
 
 		return bench_sync(argc, argv);
 	} else {
-		fprintf(stderr, "usage: bench spawn ROUNDS N | bench yield N | bench handoff N\n");
+		fprintf(stderr, "usage: bench spawn ROUNDS N | bench yield N | bench handoff N [unmarked]\n");
 		return 2;
 	}
 	if (b.rounds <= 0 || b.n <= 0) {

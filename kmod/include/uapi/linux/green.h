@@ -84,6 +84,7 @@ enum {
 #define GREEN_FEAT_KICK		(1ULL << 4)	/* preemption requests */
 #define GREEN_FEAT_STATS	(1ULL << 5)	/* STATS ioctl and debugfs */
 #define GREEN_FEAT_SHM		(1ULL << 6)	/* mmap of struct green_shm */
+#define GREEN_FEAT_WAIT_SPARE	(1ULL << 7)	/* GREEN_REG_WAIT_SPARE */
 
 /**
  * struct green_version - GREEN_IOC_VERSION: the handshake
@@ -110,17 +111,25 @@ struct green_version {
 /* REGISTER flags */
 #define GREEN_REG_HOLD		(1U << 0)	/* hold at resume after a block */
 #define GREEN_REG_NOTIFY	(1U << 1)	/* report blocks (events, spares) */
-#define GREEN_REG_FLAGS		(GREEN_REG_HOLD | GREEN_REG_NOTIFY)
+#define GREEN_REG_WAIT_SPARE	(1U << 2)	/* with HOLD: a block that finds
+						 * no spare parked waits for one */
+#define GREEN_REG_FLAGS		(GREEN_REG_HOLD | GREEN_REG_NOTIFY | \
+				 GREEN_REG_WAIT_SPARE)
 
 /**
  * struct green_register - GREEN_IOC_REGISTER: make the caller a worker
  * @size: sizeof(struct green_register)
- * @flags: GREEN_REG_* (HOLD implies NOTIFY)
+ * @flags: GREEN_REG_* (HOLD implies NOTIFY; WAIT_SPARE needs HOLD)
  * @id: out, the worker id
  * @reserved: must be zero
  *
  * Only the calling thread can be registered; it stays registered until it
- * calls UNREGISTER or exits.  If the group is shut down, the registration
+ * calls UNREGISTER or exits.  With GREEN_REG_WAIT_SPARE, a block that
+ * finds no spare parked is not dropped: it stays pending (the worker is
+ * held at resume) until the next PARK with GREEN_PARK_SPARE, which then
+ * returns at once with GREEN_WOKEN_HANDOFF for it, or until GRANT names
+ * the worker.  A runtime that always keeps a spare coming uses it so
+ * that a burst of blocks is never missed.  If the group is shut down, the registration
  * is dropped the next time the thread runs.
  */
 struct green_register {
@@ -281,7 +290,8 @@ struct green_group_stats {
 
 /*
  * Shared memory (mmap).  The kernel writes everything except @ring_tail
- * and a slot's @grant and @preempt words, which userspace may write.
+ * and a slot's @grant, @preempt and @nolend words, which userspace may
+ * write.
  */
 
 /* slot state: what the worker is doing as far as the module knows */
@@ -324,6 +334,10 @@ struct green_event {
  * @blocks: blocks of this worker
  * @unblocks: resumes of this worker after a block
  * @block_ns: CLOCK_MONOTONIC time of the last block
+ * @nolend: written by the worker: nonzero while it must keep its CPU's
+ *	work to itself (a runtime's scheduler or critical section).  A block
+ *	then is counted and reported as an event, but wakes no spare and is
+ *	never held.
  */
 struct green_slot {
 	__u32 state;
@@ -333,7 +347,9 @@ struct green_slot {
 	__aligned_u64 blocks;
 	__aligned_u64 unblocks;
 	__aligned_u64 block_ns;
-	__aligned_u64 reserved[3];
+	__u32 nolend;
+	__u32 pad;
+	__aligned_u64 reserved[2];
 };
 
 /**

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hold.c - a worker blocked in the kernel lends its processor (green.ko).
+ *
+ * With green.ko, workers register with GREEN_REG_HOLD. When one blocks in
+ * the kernel anywhere (a syscall libgreen does not wrap, a page fault, a
+ * library's own wait), the module wakes a parked spare at once and keeps
+ * the blocked worker from returning to user code until the runtime grants
+ * it: the worker is frozen. The spare looks at it (hold_take):
+ *
+ *   - its task is in green_syscall_enter/exit: sysmon's handoff, now;
+ *   - it runs a task outside the runtime (lock.h's depth is 0): its P is
+ *     taken and handed on as a syscall's is, and it goes on sched.held;
+ *   - it is in the scheduler or holds a runtime lock: granted at once,
+ *     it keeps its P (the lending would break the P's unlocked state).
+ *
+ * A frozen worker must have a P before it returns to user code, as a Go
+ * thread leaving a syscall must; it cannot give its task up instead, as it
+ * is stopped at an arbitrary instruction. Tasks are not tied to Ps, so any
+ * P will do. Held workers whose block has ended get one first, before
+ * other work, as Go's exitsyscall does:
+ *   - an M going round schedule() gives its P up to one (hold_handback)
+ *     and parks as a spare;
+ *   - a P about to go idle goes to one instead (hold_give_locked);
+ *   - sysmon polls while any worker is frozen and gives it an idle P
+ *     (hold_sysmon), since nobody else may be awake when its block ends.
+ *
+ * The module wakes a spare only for blocks at depth 0 (lock.h: the depth
+ * is its slot's nolend word), so the scheduler's own waits cost nothing.
+ * One idle M is always kept parked as a spare (hold_spare_locked), and
+ * workers register with GREEN_REG_WAIT_SPARE: a block that finds no spare
+ * parked is held until the next spare parks, which takes it at once, so a
+ * burst of blocks is not missed while the new spare starts.
+ *
+ * Limits: a frozen task holding a user lock (a malloc arena, say) that an
+ * M inside the runtime then waits for leaves that M's P stuck until the
+ * frozen worker gets another P; with every P stuck so, both wait. Past
+ * GREEN_MAX_WORKERS (256) threads, new workers cannot register and are no
+ * spares. GREEN_HOLD=0 is for programs that meet either.
+ */
+#include "debug.h"
+#include "parker.h"
+#include "runtime.h"
+
+
+/* Take a held worker off sched.held: one whose block has ended, or any
+ * with @any; sched.lock held. NULL if none. */
+static struct m *held_pick_locked(bool any)
+{
+	struct m **pp, *w;
+
+	for (pp = &sched.held; (w = *pp); pp = &w->heldlink) {
+		if (!any && parker->blocked(w))
+			continue;
+		*pp = w->heldlink;
+		w->heldlink = NULL;
+		w->lent = false;
+		atomic_fetch_sub(&sched.nheld, 1);
+		return w;
+	}
+	return NULL;
+}
+
+/* @w gets @p and returns to user code; sched.lock held. */
+static void held_resume_locked(struct m *w, struct p *p)
+{
+	acquirep(w, p);
+	parker->grant(w);
+}
+
+/*
+ * Give @p to a held worker whose block has ended (or to any, with @any);
+ * sched.lock held. True if @p went to one.
+ */
+bool hold_give_locked(struct p *p, bool any)
+{
+	struct m *w;
+
+	if (!sched.held || !(w = held_pick_locked(any)))
+		return false;
+	held_resume_locked(w, p);
+	return true;
+}
+
+/*
+ * A spare was woken because @w blocked in the kernel (park returned it).
+ * Decided under sched.lock, as one frozen worker may be named by several
+ * spares (it can block more than once inside one call before it returns
+ * to user code):
+ *   - already lent: it stays frozen until it gets a P; nothing to do;
+ *   - its grant word is 1: this notice is stale (another spare let it
+ *     go, or it got a P back and runs): nothing to do;
+ *   - else it is frozen and undecided: its fields are stable. Lend its P,
+ *     or grant it and let it keep the P.
+ */
+void hold_take(struct m *w)
+{
+	bool lend = false, decide;
+	struct p *p;
+
+	if (!parker->grant) {
+		syscall_handoff(w);	/* notifications only: marked calls */
+		return;
+	}
+	mutex_lock(&sched.lock);
+	p = w->p;
+	decide = !w->lent && parker->frozen(w);
+	if (decide && p && p->m == w && w->curg != &w->g0 &&
+	    !w->in_syscall && *w->depth == 0 &&
+	    atomic_load(&p->status) == P_RUNNING &&
+	    !atomic_load(&sched.shutdown)) {
+		lend = true;
+		w->p = NULL;
+		p->m = NULL;
+		w->heldlink = sched.held;
+		w->lent = true;
+		sched.held = w;
+		atomic_fetch_add(&sched.nheld, 1);
+	} else if (decide) {
+		parker->grant(w);	/* keeps its P: on it goes */
+	}
+	mutex_unlock(&sched.lock);
+	if (!lend) {
+		/* A marked call goes sysmon's way: exit copes with a lost P. */
+		syscall_handoff(w);
+		return;
+	}
+	__atomic_fetch_add(&p->st.handoffs, 1, __ATOMIC_RELAXED);
+	handoffp(p);
+	sysmon_wake();
+}
+
+/*
+ * From schedule(), on g0 with @m->p: if a held worker's block has ended,
+ * give it the P. True if given (the M then has no P and parks).
+ */
+bool hold_handback(struct m *m)
+{
+	bool gave;
+
+	mutex_lock(&sched.lock);
+	gave = hold_give_locked(m->p, false);
+	if (gave) {
+		m->p = NULL;
+		if (m->spinning) {
+			m->spinning = false;
+			atomic_fetch_sub(&sched.nmspinning, 1);
+		}
+	}
+	mutex_unlock(&sched.lock);
+	return gave;
+}
+
+/*
+ * sysmon: idle Ps for held workers whose block has ended (at shutdown,
+ * for every held worker). True while any worker is held.
+ */
+/*
+ * Shutdown: a worker frozen with its P still its own (its block found no
+ * spare, and none will park now) may go on; sched.lock held.
+ */
+void hold_shutdown_locked(void)
+{
+	struct m *m;
+
+	if (!parker->grant)
+		return;
+	for (m = sched.allm; m; m = m->alllink)
+		if (!m->lent)
+			parker->grant(m);
+}
+
+bool hold_sysmon(void)
+{
+	bool down = atomic_load(&sched.shutdown);
+	struct m *w;
+
+	if (!atomic_load_explicit(&sched.nheld, memory_order_relaxed))
+		return false;
+	mutex_lock(&sched.lock);
+	while (sched.pidle && (w = held_pick_locked(down)))
+		held_resume_locked(w, pidleget_evict());
+	mutex_unlock(&sched.lock);
+	return atomic_load(&sched.nheld) != 0;
+}
