@@ -161,7 +161,7 @@ PROVE := prove --exec '' --timer
 
 check: deps-check
 	$(MAKE) check-unit check-install check-gdb check-demo check-fuzz \
-		check-asan check-tsan check-valgrind vmtest
+		check-asan check-tsan check-valgrind vmtest vmtest-debug-check
 
 # gdb helper on a live process and core files; 77 = skipped (no gdb or ptrace)
 check-gdb: $(BUILD)/libgreen.a

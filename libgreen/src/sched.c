@@ -186,16 +186,18 @@ struct p *pidleget_evict(void)
 }
 
 /*
- * Has @p a timer due or I/O in flight? Then tasks that switch straight
- * to each other (green_yield, parks) go round schedule() for them now and
- * then (global_turn), or a loop of yields would starve its timers.
+ * Has @p a timer due or I/O in flight, or does a frozen worker wait for a
+ * P (hold.c)? Then tasks that switch straight to each other (green_yield,
+ * parks) go round schedule() for them now and then (global_turn), or a
+ * loop of yields would starve them.
  */
 bool p_poll_due(struct p *p)
 {
 	int64_t next = timers_next(p);
 
 	return (next != INT64_MAX && next <= (int64_t)now_ns()) ||
-	       (p->poll && poller->busy(p));
+	       (p->poll && poller->busy(p)) ||
+	       atomic_load_explicit(&sched.nheld, memory_order_relaxed);
 }
 
 /* Does an idle @p need an M waiting in its poller (I/O, timers)? */

@@ -255,6 +255,87 @@ TEST(many_unmarked_blockers)
 	run_blockers(_metadata, 16, "2");
 }
 
+/* ---- a yield loop must let a frozen worker back ---- */
+
+struct rounds {
+	int fd[2];
+	long n, got;
+	long round;
+	green_wg_t wg;
+};
+
+static void round_reader(void *arg)
+{
+	struct rounds *r = arg;
+	long i;
+	char c;
+
+	for (i = 1; i <= r->n; i++) {
+		__atomic_store_n(&r->round, i, __ATOMIC_RELEASE);
+		if (read(r->fd[0], &c, 1) == 1)		/* unmarked */
+			r->got++;
+	}
+	green_wg_done(&r->wg);
+}
+
+static void round_writer(void *arg)
+{
+	struct rounds *r = arg;
+	long i;
+
+	for (i = 1; i <= r->n; i++) {
+		/* Only yields: the frozen reader must still get a P. */
+		while (__atomic_load_n(&r->round, __ATOMIC_ACQUIRE) != i)
+			green_yield();
+		if (write(r->fd[1], "x", 1) != 1)
+			r->got = -1000;
+	}
+	green_wg_done(&r->wg);
+}
+
+static void rounds_main(void *arg)
+{
+	struct rounds *r = arg;
+
+	green_wg_add(&r->wg, 2);
+	green_go(round_writer, r);
+	green_go(round_reader, r);
+	green_wg_wait(&r->wg);
+}
+
+static int rounds_child(void *arg)
+{
+	struct rounds *r = arg;
+
+	alarm(30);
+	if (pipe(r->fd))
+		return 2;
+	return green_run(rounds_main, r) ? 1 : 0;
+}
+
+TEST(yield_loop_lets_frozen_worker_back)
+{
+	struct child_result cr;
+	struct rounds *r;
+
+	if (!expect_hold())
+		SKIP(return, "needs green.ko with held resume (GREEN_PARKER=kmod, not GREEN_HOLD=0)");
+	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	memset(r, 0, sizeof(*r));
+	r->n = scaled(200, 20);
+	green_wg_init(&r->wg);
+	run_child(&cr, "GREEN_PROCS", "1", rounds_child, r);
+	ASSERT_TRUE(WIFEXITED(cr.status)) {
+		TH_LOG("child killed by signal %d (SIGALRM: a hang)",
+		       WTERMSIG(cr.status));
+	}
+	EXPECT_EQ(0, WEXITSTATUS(cr.status));
+	EXPECT_EQ(r->n, r->got);
+	munmap(r, sizeof(*r));
+}
+
 /* ---- GREEN_HOLD ---- */
 
 static void nothing(void *arg)

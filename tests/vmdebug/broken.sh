@@ -9,7 +9,8 @@
 # if that run FAILS with a KASAN use-after-free report in green.ko.  It
 # also checks that a build without the macro has no inject_uaf parameter.
 #
-# usage: tests/vmdebug/broken.sh [--out DIR]   (default build/vmdebug/broken)
+# usage: tests/vmdebug/broken.sh [--out DIR]
+#        (default $VMDEBUG_OUT/broken; VMDEBUG_OUT defaults to build/vmdebug)
 # Exit: 0 the bug was caught; 1 it was not, or the check went wrong;
 # 77 the debug kernel cannot be built or booted here.
 
@@ -17,7 +18,7 @@ set -u -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VMDEBUG=$ROOT/tools/vm/vmdebug.sh
-OUT=${VMDEBUG_CACHE:-$ROOT/build/vmdebug}/broken
+OUT=${VMDEBUG_OUT:-$ROOT/build/vmdebug}/broken
 TEST=green_ioctl_test
 # The report must name the injected read, in green.ko.
 WANT='BUG: KASAN: use-after-free in green_group_free_work'
@@ -27,7 +28,7 @@ die() { echo "broken: FAIL: $*"; exit 1; }
 case "${1:-}" in
 --out) OUT=$2 ;;
 '') ;;
-*) sed -n '3,15p' "$0"; exit 2 ;;
+*) sed -n '3,16p' "$0"; exit 2 ;;
 esac
 
 has_param() {	# has_param KO: the module declares inject_uaf

@@ -36,6 +36,9 @@ VM_FUTEX_NAMES := $(filter test_run test_spawn test_steal test_syscall \
 	test_io,$(TEST_NAMES))
 vmtest-bins: $(addprefix $(VM_TESTS)/,$(TEST_NAMES)) \
 	$(addprefix $(VM_FUTEX)/,$(VM_FUTEX_NAMES))
+	@# wrappers left from an older list would run too: drop them
+	@find $(VM_FUTEX) -maxdepth 1 -type f \
+		$(foreach n,$(VM_FUTEX_NAMES),! -name $(n)) -delete
 
 # The suite runs on green.ko's parker (GREEN_PARKER=kmod: fails if the
 # module cannot be used) and on the futex one. Under TCG the VM runs about
@@ -61,9 +64,10 @@ vmtest: vmtest-bins
 # futexes (green_bench), and the syscall handoff, libgreen on green.ko
 # (the spare woken by the block) against the futex parker (sysmon).
 VM_BENCH := $(BUILD)/vmbench
-$(VM_BENCH)/bin/bench: tools/bench/main.c $(BUILD)/libgreen.a
+$(VM_BENCH)/bin/bench: $(wildcard tools/bench/*.c) $(BUILD)/libgreen.a
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -static -o $@ $< $(BUILD)/libgreen.a $(LDLIBS)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -static -o $@ $(wildcard tools/bench/*.c) \
+		$(BUILD)/libgreen.a $(LDLIBS)
 
 $(VM_BENCH)/handoff-%: $(VM_BENCH)/bin/bench
 	printf '#!/bin/sh\ncd "$$(dirname "$$0")"\nv=$$(GREEN_PROCS=1 GREEN_PARKER=%s ./bin/bench handoff 300) || exit 1\necho "BENCH handoff_%s libgreen=$$v unit=ns"\n' $* $* > $@

@@ -12,25 +12,38 @@
 #            print the cached kernel's directory; exit 1 if not built yet
 #        tools/vm/vmdebug.sh run [vmtest.sh options]
 #            build or reuse the kernel, run vmtest.sh on it (--out
-#            defaults to build/vmdebug/vm), then scan the console log
+#            defaults to $VMDEBUG_OUT/vm), then scan the console log
 #        tools/vm/vmdebug.sh scan LOG
 #            only the scan: name and print every debug report in LOG
 #
-# Cache: $VMDEBUG_CACHE (default build/vmdebug)/linux-<key>, the key a
-# hash of debug.config, the linux-source-6.1 package version, the compiler
-# and RECIPE below.  A tree is used only once its .vmdebug-ok marker is
-# written (an interrupted build starts over); building a new tree removes
-# the others.  Objects not needed for out-of-tree modules are deleted.
+# Cache: outside the clone, so that every clone on the machine (CI clones
+# afresh each time) reuses one build: $VMDEBUG_CACHE, default
+# ${XDG_CACHE_HOME:-~/.cache}/libgreen/vmdebug, holds linux-<key>, the key
+# a hash of debug.config, the linux-source-6.1 package version, the
+# compiler and RECIPE below.  A tree is used only once its .vmdebug-ok
+# marker is written (an interrupted build starts over); building a new
+# tree removes the others not used for two days.  Objects not needed for
+# out-of-tree modules are deleted.
 #
 # Exit: 0 clean; 1 a report, a failed test or a build failure; 3 the guest
 # stalled (as vmtest.sh); 77 cannot run here (what is missing is named).
-# Env: VMDEBUG_CACHE, VMDEBUG_JOBS (default: nproc), KSRC_TAR.
+# Env: VMDEBUG_CACHE, VMDEBUG_OUT (the runs' output, default
+# build/vmdebug in the clone), VMDEBUG_JOBS (default: nproc), KSRC_TAR.
 
 set -u -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 FRAGMENT=$ROOT/tests/vmdebug/debug.config
-CACHE=${VMDEBUG_CACHE:-$ROOT/build/vmdebug}
+if [ -n "${VMDEBUG_CACHE:-}" ]; then
+	CACHE=$VMDEBUG_CACHE
+elif [ -n "${XDG_CACHE_HOME:-}" ]; then
+	CACHE=$XDG_CACHE_HOME/libgreen/vmdebug
+elif [ -n "${HOME:-}" ]; then
+	CACHE=$HOME/.cache/libgreen/vmdebug
+else
+	CACHE=$ROOT/build/vmdebug-cache
+fi
+OUTDIR=${VMDEBUG_OUT:-$ROOT/build/vmdebug}
 JOBS=${VMDEBUG_JOBS:-$(nproc)}
 KSRC_TAR=${KSRC_TAR:-/usr/src/linux-source-6.1.tar.xz}
 # Bump when a change below would build a different kernel: it is part of
@@ -137,7 +150,7 @@ build_kernel() {
 
 # Print the kernel tree's directory, building it first if need be.
 kernel() {
-	local dir
+	local dir old stamp
 
 	[ -r "$FRAGMENT" ] || die "no $FRAGMENT"
 	mkdir -p "$CACHE"
@@ -147,10 +160,18 @@ kernel() {
 	flock 9
 	if [ ! -f "$dir/.vmdebug-ok" ]; then
 		build_kernel "$dir" >&2
-		find "$CACHE" -mindepth 1 -maxdepth 1 -name 'linux-*' \
-			! -name "$(basename "$dir")" ! -name "$(basename "$dir").log" \
-			-exec rm -rf {} +
+		# Other clones may be on another debug.config: keep what they
+		# used lately, drop the rest.
+		for old in "$CACHE"/linux-*/; do
+			old=${old%/}
+			[ "$old" = "$dir" ] && continue
+			stamp=$old/.vmdebug-used
+			[ -e "$stamp" ] || stamp=$old
+			find "$stamp" -maxdepth 0 -mtime +1 | grep -q . &&
+				rm -rf "$old" "$old.log"
+		done
 	fi
+	touch "$dir/.vmdebug-used"
 	exec 9>&-
 	check_config "$dir/.config" "$FRAGMENT" || exit 1
 	echo "$dir"
@@ -231,7 +252,7 @@ check_live() {
 }
 
 run() {
-	local kdir out=$CACHE/vm rc arg prev=
+	local kdir out=$OUTDIR/vm rc arg prev=
 
 	for arg in "$@"; do
 		[ "$prev" = --out ] && out=$arg
@@ -239,8 +260,12 @@ run() {
 	done
 	kdir=$(kernel) || exit $?
 	echo "vmdebug: kernel $kdir ($(cat "$kdir/.vmdebug-ok"))"
+	# loglevel=5: warnings on the console too (lockdep, WARNING, hung
+	# tasks), so a run that hangs still shows them; the scan reads the
+	# console and the dmesg dumped at the end.
 	"$ROOT/tools/vm/vmtest.sh" --kdir "$kdir" \
-		--kernel "$kdir/arch/x86/boot/bzImage" --out "$out" "$@"
+		--kernel "$kdir/arch/x86/boot/bzImage" --out "$out" \
+		--append loglevel=5 "$@"
 	rc=$?
 	[ $rc = 77 ] && exit 77
 	[ -r "$out/serial.log" ] || die "no console log in $out"
@@ -264,5 +289,5 @@ kernel) kernel; exit ;;
 cached) cached; exit ;;
 run) shift; run "$@" ;;	# run() exits
 scan) [ $# = 2 ] || die "usage: $0 scan LOG"; scan "$2"; exit ;;
-*) sed -n '3,27p' "$0"; exit 2 ;;
+*) sed -n '3,31p' "$0"; exit 2 ;;
 esac
