@@ -126,8 +126,10 @@ void hold_take(struct m *w)
 		return;
 	}
 	__atomic_fetch_add(&p->st.handoffs, 1, __ATOMIC_RELAXED);
-	handoffp(p);
-	sysmon_wake();
+	handoffp(p);	/* most often to this very spare */
+	/* Nothing to run: nobody may be awake when @w's block ends. */
+	if (atomic_load(&p->status) == P_IDLE)
+		sysmon_wake();
 }
 
 /*

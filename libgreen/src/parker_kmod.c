@@ -196,25 +196,23 @@ const struct parker_ops *parker_kmod_pick(void)
 	return (reg_flags & GREEN_REG_HOLD) ? &parker_kmod_hold : &parker_kmod;
 }
 
+/* Both variants park the same way; only one lends processors. */
+#define KMOD_PARKER_OPS				\
+	.name = "kmod",				\
+	.init = kmod_init,			\
+	.fini = kmod_fini,			\
+	.thread_init = kmod_thread_init,	\
+	.thread_fini = kmod_thread_fini,	\
+	.park = kmod_park,			\
+	.unpark = kmod_unpark
+
 const struct parker_ops parker_kmod_hold = {
-	.name = "kmod",
-	.init = kmod_init,
-	.fini = kmod_fini,
-	.thread_init = kmod_thread_init,
-	.thread_fini = kmod_thread_fini,
-	.park = kmod_park,
-	.unpark = kmod_unpark,
+	KMOD_PARKER_OPS,
 	.blocked = kmod_blocked,
 	.grant = kmod_grant,
 	.frozen = kmod_frozen,
 };
 
 const struct parker_ops parker_kmod = {
-	.name = "kmod",
-	.init = kmod_init,
-	.fini = kmod_fini,
-	.thread_init = kmod_thread_init,
-	.thread_fini = kmod_thread_fini,
-	.park = kmod_park,
-	.unpark = kmod_unpark,
+	KMOD_PARKER_OPS,
 };

@@ -311,7 +311,9 @@ static void startm_p_locked(struct p *p, bool spinning)
 	atomic_store_explicit(&m->nextp, p, memory_order_release);
 	atomic_fetch_add_explicit(&sched.worker_wakes, 1,
 				  memory_order_relaxed);
-	parker->unpark(m);
+	/* A spare handing a P to itself (hold.c) is awake already. */
+	if (m != m_self())
+		parker->unpark(m);
 	hold_spare_locked();
 	return;
 undo:
@@ -589,6 +591,9 @@ idle_locked:
 		mutex_unlock(&sched.lock);
 		goto top;
 	}
+	/* Frozen workers still blocked: sysmon gives them idle Ps. */
+	if (sched.held)
+		sysmon_wake();
 	pidleput(p);
 	polling = p_needs_poll(p);
 	if (polling)
