@@ -86,7 +86,7 @@ ch=$(sed -n 's/^pipe fd [0-9]*, channel \(0x[0-9a-f]*\),.*/\1/p' "$tmp/live")
 ok "live: ... and match green tasks" "$tmp/live.tasks" \
 	"^task 2 \\[chan receive on $ch\\]" "^task 5 \\[IO wait \\(read\\) on fd $fd\\]"
 ok "live: green bt of a parked task walks its stack" "$tmp/live.bt2" \
-	'^task 2 \[chan receive' '^#0 +0x[0-9a-f]+ in g_switch\+0x' \
+	'^task 2 \[chan receive' '^#0 +0x[0-9a-f]+ in (g_switch|g_leave)\+0x' \
 	' in chan_recv\+0x[0-9a-f]+ at libgreen/src/chan.c:[0-9]+' \
 	' in recv_blocked\+0x[0-9a-f]+ at tests/gdb/target.c:[0-9]+' \
 	' in g_entry\+' '^created by task 1 at main_task\+'
