@@ -42,7 +42,6 @@
 #include "parker.h"
 #include "runtime.h"
 
-
 /* Take a held worker off sched.held: one whose block has ended, or any
  * with @any; sched.lock held. NULL if none. */
 static struct m *held_pick_locked(bool any)
@@ -154,10 +153,6 @@ bool hold_handback(struct m *m)
 }
 
 /*
- * sysmon: idle Ps for held workers whose block has ended (at shutdown,
- * for every held worker). True while any worker is held.
- */
-/*
  * Shutdown: a worker frozen with its P still its own (its block found no
  * spare, and none will park now) may go on; sched.lock held.
  */
@@ -172,6 +167,10 @@ void hold_shutdown_locked(void)
 			parker->grant(m);
 }
 
+/*
+ * sysmon: idle Ps for held workers whose block has ended (at shutdown,
+ * for every held worker). True while any worker is held.
+ */
 bool hold_sysmon(void)
 {
 	bool down = atomic_load(&sched.shutdown);
