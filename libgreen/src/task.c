@@ -400,8 +400,11 @@ void green_yield(void)
 		sched_yield();
 		return;
 	}
-	locks_inc();
 	cur = m->curg;
+	/* First, before this call's frames reach further down the stack. */
+	if (cur->stack && !stack_canary_ok(cur->stack))
+		overflow_report_canary(cur);
+	locks_inc();
 	p = m->p;
 	stat_inc(&p->st.yields);
 	next = pick_local(p);

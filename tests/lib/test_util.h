@@ -47,6 +47,15 @@ static inline bool under_sanitizer(void)
 #endif
 }
 
+static inline bool under_tsan(void)
+{
+#if defined(__SANITIZE_THREAD__)
+	return true;
+#else
+	return false;
+#endif
+}
+
 /*
  * The idle-worker backend green_run will pick: GREEN_PARKER when set to
  * futex or kmod, else green.ko's when /dev/green opens.
