@@ -355,6 +355,23 @@ TEST_F(blk, wait_spare_missed_block_goes_to_next_spare)
 	EXPECT_LE(1, st.holds);
 }
 
+/*
+ * A WAIT_SPARE worker that blocked with no spare parked, its read done:
+ * held, waiting for a spare that never comes.
+ */
+static void start_missed(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(blk) *self, struct worker *w,
+			 pthread_t *tw)
+{
+	start(_metadata, w, tw, self->fd, self->pipe[0],
+	      GREEN_REG_HOLD | GREEN_REG_WAIT_SPARE, 0);
+	while (g_slot_state(self->shm, w->id) != GREEN_WS_BLOCKED)
+		usleep(1000);
+	ASSERT_EQ(1, write(self->pipe[1], "x", 1));
+	g_sleep_ms(100);
+	EXPECT_EQ(0, atomic_load(&w->done));
+}
+
 /* A missed block ends with GRANT (no spare ever comes) or close(). */
 TEST_F(blk, wait_spare_missed_block_ends_with_grant_or_close)
 {
@@ -363,25 +380,13 @@ TEST_F(blk, wait_spare_missed_block_ends_with_grant_or_close)
 	int fd2 = dup(self->fd);
 
 	ASSERT_LE(0, fd2);
-	start(_metadata, &w, &tw, self->fd, self->pipe[0],
-	      GREEN_REG_HOLD | GREEN_REG_WAIT_SPARE, 0);
-	while (g_slot_state(self->shm, w.id) != GREEN_WS_BLOCKED)
-		usleep(1000);
-	ASSERT_EQ(1, write(self->pipe[1], "x", 1));
-	g_sleep_ms(100);
-	EXPECT_EQ(0, atomic_load(&w.done));
+	start_missed(_metadata, self, &w, &tw);
 	EXPECT_EQ(0, g_grant(self->fd, w.id));
 	ASSERT_TRUE(g_wait_for(&w.done, 5000));
 	pthread_join(tw, NULL);
 
 	/* again, and this time the group is shut down */
-	start(_metadata, &w, &tw, self->fd, self->pipe[0],
-	      GREEN_REG_HOLD | GREEN_REG_WAIT_SPARE, 0);
-	while (g_slot_state(self->shm, w.id) != GREEN_WS_BLOCKED)
-		usleep(1000);
-	ASSERT_EQ(1, write(self->pipe[1], "x", 1));
-	g_sleep_ms(100);
-	EXPECT_EQ(0, atomic_load(&w.done));
+	start_missed(_metadata, self, &w, &tw);
 	close(fd2);	/* shuts the group down */
 	EXPECT_TRUE(g_wait_for(&w.done, 5000));
 	pthread_join(tw, NULL);
