@@ -32,15 +32,26 @@
  * parked is held until the next spare parks, which takes it at once, so a
  * burst of blocks is not missed while the new spare starts.
  *
+ * A new spare may itself wait for the frozen worker: fork() holds every
+ * malloc arena across its clone, and a thread starting up allocates. So
+ * fork runs at depth 1 (pthread_atfork), and sysmon lets a block that has
+ * waited SPARE_WAIT_NS for a spare go on with its own P (hold_sysmon);
+ * under sched.lock and only if not lent, the module's GRANT clearing the
+ * wait only while no spare has taken it, so the two never both decide.
+ *
  * Limits: a frozen task holding a user lock (a malloc arena, say) that an
  * M inside the runtime then waits for leaves that M's P stuck until the
  * frozen worker gets another P; with every P stuck so, both wait. Past
  * GREEN_MAX_WORKERS (256) threads, new workers cannot register and are no
  * spares. GREEN_HOLD=0 is for programs that meet either.
  */
+#include <pthread.h>
+
 #include "debug.h"
 #include "parker.h"
 #include "runtime.h"
+
+#define SPARE_WAIT_NS 1000000	/* a block waits this long for a spare */
 
 /* Take a held worker off sched.held: one whose block has ended, or any
  * with @any; sched.lock held. NULL if none. */
@@ -168,19 +179,90 @@ void hold_shutdown_locked(void)
 }
 
 /*
+ * Workers whose block is still undecided (in the kernel or back from it,
+ * grant word 1, not lent) and has been since the last look, SPARE_WAIT_NS
+ * ago or more: no spare came, so let them go on with their own P. A
+ * grant that races a spare taking the block is harmless: the module then
+ * leaves it held for that spare, whose decision (under sched.lock, after
+ * this) finds it undecided or stale. sched.lock held.
+ */
+static void spare_waiters_locked(uint64_t now)
+{
+	struct m *m;
+
+	for (m = sched.allm; m; m = m->alllink) {
+		/* A block at depth > 0 (the scheduler's own) is never held. */
+		if (m->lent || m->park_id < 0 || *m->depth != 0 ||
+		    !parker->waits_spare(m)) {
+			m->spare_wait_since = 0;
+			continue;
+		}
+		if (!m->spare_wait_since)
+			m->spare_wait_since = now;
+		else if (now - m->spare_wait_since >= SPARE_WAIT_NS)
+			parker->grant(m);
+	}
+}
+
+/*
  * sysmon: idle Ps for held workers whose block has ended (at shutdown,
- * for every held worker). True while any worker is held.
+ * for every held worker), and blocks no spare came for. True while
+ * either needs watching.
  */
 bool hold_sysmon(void)
 {
+	static uint64_t last_look;
 	bool down = atomic_load(&sched.shutdown);
+	uint64_t now = now_ns();
 	struct m *w;
 
-	if (!atomic_load_explicit(&sched.nheld, memory_order_relaxed))
+	if (!parker->grant)
 		return false;
-	mutex_lock(&sched.lock);
-	while (sched.pidle && (w = held_pick_locked(down)))
-		held_resume_locked(w, pidleget_evict());
-	mutex_unlock(&sched.lock);
+	if (atomic_load_explicit(&sched.nheld, memory_order_relaxed)) {
+		mutex_lock(&sched.lock);
+		while (sched.pidle && (w = held_pick_locked(down)))
+			held_resume_locked(w, pidleget_evict());
+		mutex_unlock(&sched.lock);
+	}
+	/* A rare fallback: a look per SPARE_WAIT_NS at most, never a tick. */
+	if (now - last_look >= SPARE_WAIT_NS) {
+		last_look = now;
+		mutex_lock(&sched.lock);
+		spare_waiters_locked(now);
+		mutex_unlock(&sched.lock);
+	}
 	return atomic_load(&sched.nheld) != 0;
+}
+
+/*
+ * fork() holds every malloc arena across its clone: at depth 1 it is
+ * never lent (a new spare would wait for the arenas). The child has no
+ * runtime, nor the module's shared memory: no depth.
+ */
+static void fork_prepare(void)
+{
+	locks_inc();
+}
+
+static void fork_parent(void)
+{
+	locks_dec();
+}
+
+static void fork_child(void)
+{
+	green_tls_depth = NULL;
+}
+
+static void atfork_once(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* green_run: fork's handlers, once per process. */
+void hold_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, atfork_once);
 }

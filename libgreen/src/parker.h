@@ -39,6 +39,8 @@ struct parker_ops {
 	void (*grant)(struct m *m);
 	/* Its grant word is 0: it may not return to user code. */
 	bool (*frozen)(struct m *m);
+	/* Blocked or back, grant word 1: its block may wait for a spare. */
+	bool (*waits_spare)(struct m *m);
 };
 
 extern const struct parker_ops parker_futex;

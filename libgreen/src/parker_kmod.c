@@ -184,6 +184,15 @@ static bool kmod_frozen(struct m *m)
 			       __ATOMIC_ACQUIRE) == 0;
 }
 
+static bool kmod_waits_spare(struct m *m)
+{
+	struct green_slot *s = &shm->slots[m->park_id];
+	uint32_t st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+
+	return (st == GREEN_WS_BLOCKED || st == GREEN_WS_HELD) &&
+	       __atomic_load_n(&s->grant, __ATOMIC_RELAXED) != 0;
+}
+
 static void kmod_grant(struct m *m)
 {
 	if (m->park_id >= 0)
@@ -211,6 +220,7 @@ const struct parker_ops parker_kmod_hold = {
 	.blocked = kmod_blocked,
 	.grant = kmod_grant,
 	.frozen = kmod_frozen,
+	.waits_spare = kmod_waits_spare,
 };
 
 const struct parker_ops parker_kmod = {

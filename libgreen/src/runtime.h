@@ -165,6 +165,7 @@ struct m {
 	uint32_t depth_own;
 	struct m *heldlink;		/* sched.held: frozen, lent its P */
 	bool lent;			/* on sched.held; sched.lock */
+	uint64_t spare_wait_since;	/* hold_sysmon; sched.lock */
 	_Alignas(CACHELINE) _Atomic uint32_t park_word; /* parker state */
 } __attribute__((aligned(CACHELINE)));
 
@@ -296,6 +297,7 @@ bool hold_give_locked(struct p *p, bool any);	/* sched.lock held */
 void hold_spare_locked(void);			/* sched.lock held, sched.c */
 bool hold_handback(struct m *m);
 bool hold_sysmon(void);
+void hold_init(void);
 void hold_shutdown_locked(void);
 
 /* syscall.c */

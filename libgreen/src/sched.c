@@ -910,6 +910,7 @@ int green_run(void (*fn)(void *), void *arg)
 	if (ret)
 		goto out_fini;
 	config_hold = cfg.hold;
+	hold_init();
 	ret = parker_select(cfg.parker);
 	if (ret)
 		goto out_fini;

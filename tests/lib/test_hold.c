@@ -8,6 +8,7 @@
  * either parker.
  */
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "kselftest_harness.h"
@@ -334,6 +335,81 @@ TEST(yield_loop_lets_frozen_worker_back)
 	EXPECT_EQ(0, WEXITSTATUS(cr.status));
 	EXPECT_EQ(r->n, r->got);
 	munmap(r, sizeof(*r));
+}
+
+/* ---- fork from a task ---- */
+
+struct forks {
+	long rounds, bad;
+	int stop;
+};
+
+/* Allocates all along: malloc's arenas are what fork() holds. */
+static void allocator(void *arg)
+{
+	struct forks *f = arg;
+
+	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
+		free(malloc(64 + (rand() & 4095)));
+		green_yield();
+	}
+}
+
+static void fork_main(void *arg)
+{
+	struct forks *f = arg;
+	long i;
+	int st;
+
+	green_go(allocator, f);
+	for (i = 0; i < f->rounds; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(7);
+		/* Unmarked blocking waits, the processor lent meanwhile. */
+		if (pid < 0 || waitpid(pid, &st, 0) != pid ||
+		    !WIFEXITED(st) || WEXITSTATUS(st) != 7)
+			f->bad++;
+	}
+	__atomic_store_n(&f->stop, 1, __ATOMIC_RELEASE);
+}
+
+static int fork_child(void *arg)
+{
+	struct forks *f = arg;
+
+	alarm(30);
+	return green_run(fork_main, f) ? 1 : 0;
+}
+
+/*
+ * fork() holds every malloc arena across its clone; a worker frozen
+ * there must not wait for a spare that needs an arena to start.
+ */
+TEST(fork_in_a_task_never_hangs)
+{
+	struct child_result cr;
+	struct forks *f;
+	const char *procs[] = { "1", "2" };
+	int k;
+
+	/* On any parker: without green.ko the waits just block a worker. */
+	f = mmap(NULL, sizeof(*f), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, f);
+	for (k = 0; k < 2; k++) {
+		memset(f, 0, sizeof(*f));
+		f->rounds = scaled(100, 10);
+		run_child(&cr, "GREEN_PROCS", procs[k], fork_child, f);
+		ASSERT_TRUE(WIFEXITED(cr.status)) {
+			TH_LOG("%s P: killed by signal %d (SIGALRM: a hang)",
+			       procs[k], WTERMSIG(cr.status));
+		}
+		EXPECT_EQ(0, WEXITSTATUS(cr.status));
+		EXPECT_EQ(0, f->bad);
+	}
+	munmap(f, sizeof(*f));
 }
 
 /* ---- GREEN_HOLD ---- */
