@@ -139,10 +139,11 @@ static int read_hold(struct green_config *cfg)
 {
 	const char *s = getenv("GREEN_HOLD");
 
-	if (!s || !*s || !strcmp(s, "1"))
-		cfg->hold = true;
-	else if (!strcmp(s, "0"))
+	/* Off by default for now: see hold.c. */
+	if (!s || !*s || !strcmp(s, "0"))
 		cfg->hold = false;
+	else if (!strcmp(s, "1"))
+		cfg->hold = true;
 	else
 		return bad("GREEN_HOLD", s, "expected 0 or 1");
 	return 0;

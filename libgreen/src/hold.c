@@ -2,11 +2,12 @@
 /*
  * hold.c - a worker blocked in the kernel lends its processor (green.ko).
  *
- * With green.ko, workers register with GREEN_REG_HOLD. When one blocks in
- * the kernel anywhere (a syscall libgreen does not wrap, a page fault, a
- * library's own wait), the module wakes a parked spare at once and keeps
- * the blocked worker from returning to user code until the runtime grants
- * it: the worker is frozen. The spare looks at it (hold_take):
+ * With green.ko and GREEN_HOLD=1 (off by default until the whole suite
+ * passes on it every time), workers register with GREEN_REG_HOLD. When
+ * one blocks in the kernel anywhere (a syscall libgreen does not wrap, a
+ * page fault, a library's own wait), the module wakes a parked spare at
+ * once and keeps the blocked worker from returning to user code until
+ * the runtime grants it: the worker is frozen. The spare looks at it (hold_take):
  *
  *   - its task is in green_syscall_enter/exit: sysmon's handoff, now;
  *   - it runs a task outside the runtime (lock.h's depth is 0): its P is

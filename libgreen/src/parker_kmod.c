@@ -34,7 +34,7 @@
 static int kfd = -1;
 static struct m *_Atomic by_id[GREEN_MAX_WORKERS];	/* registered Ms */
 static struct green_shm *shm;		/* mapped when holding is on */
-bool config_hold = true;
+bool config_hold;
 static uint32_t reg_flags = GREEN_REG_NOTIFY;
 
 /* Let worker @id return to user code (the caller set up its P). */

@@ -209,7 +209,9 @@ static void run_blockers(struct __test_metadata *_metadata, int n,
 	memset(b, 0, sizeof(*b));
 	b->n = n;
 	green_wg_init(&b->wg);
+	setenv("GREEN_HOLD", "1", 1);	/* opt in: see hold.c */
 	run_child(&r, "GREEN_PROCS", procs, blockers_child, b);
+	unsetenv("GREEN_HOLD");
 	ASSERT_TRUE(WIFEXITED(r.status)) {
 		TH_LOG("child killed by signal %d (SIGALRM: a hang): %s",
 		       WTERMSIG(r.status), r.err);
@@ -242,16 +244,16 @@ static void run_blockers(struct __test_metadata *_metadata, int n,
  */
 TEST(unmarked_block_lends_the_processor)
 {
-	if (!expect_hold())
-		SKIP(return, "needs green.ko with held resume (GREEN_PARKER=kmod, not GREEN_HOLD=0)");
+	if (!can_hold())
+		SKIP(return, "needs green.ko (GREEN_PARKER=kmod)");
 	run_blockers(_metadata, 1, "1");
 }
 
 /* Many frozen workers at once, waiting for Ps in turn, on 1 and 2 Ps. */
 TEST(many_unmarked_blockers)
 {
-	if (!expect_hold())
-		SKIP(return, "needs green.ko with held resume (GREEN_PARKER=kmod, not GREEN_HOLD=0)");
+	if (!can_hold())
+		SKIP(return, "needs green.ko (GREEN_PARKER=kmod)");
 	run_blockers(_metadata, 16, "1");
 	run_blockers(_metadata, 16, "2");
 }
@@ -319,15 +321,17 @@ TEST(yield_loop_lets_frozen_worker_back)
 	struct child_result cr;
 	struct rounds *r;
 
-	if (!expect_hold())
-		SKIP(return, "needs green.ko with held resume (GREEN_PARKER=kmod, not GREEN_HOLD=0)");
+	if (!can_hold())
+		SKIP(return, "needs green.ko (GREEN_PARKER=kmod)");
 	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, r);
 	memset(r, 0, sizeof(*r));
 	r->n = scaled(200, 20);
 	green_wg_init(&r->wg);
+	setenv("GREEN_HOLD", "1", 1);	/* opt in: see hold.c */
 	run_child(&cr, "GREEN_PROCS", "1", rounds_child, r);
+	unsetenv("GREEN_HOLD");
 	ASSERT_TRUE(WIFEXITED(cr.status)) {
 		TH_LOG("child killed by signal %d (SIGALRM: a hang)",
 		       WTERMSIG(cr.status));
@@ -401,7 +405,11 @@ TEST(fork_in_a_task_never_hangs)
 	for (k = 0; k < 2; k++) {
 		memset(f, 0, sizeof(*f));
 		f->rounds = scaled(100, 10);
+		/* With held resume where green.ko is, else plain. */
+		if (can_hold())
+			setenv("GREEN_HOLD", "1", 1);
 		run_child(&cr, "GREEN_PROCS", procs[k], fork_child, f);
+		unsetenv("GREEN_HOLD");
 		ASSERT_TRUE(WIFEXITED(cr.status)) {
 			TH_LOG("%s P: killed by signal %d (SIGALRM: a hang)",
 			       procs[k], WTERMSIG(cr.status));
