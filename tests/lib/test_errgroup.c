@@ -164,7 +164,8 @@ TEST(parent_values_and_cancel)
 struct lim {
 	green_errgroup_t eg;
 	int running, max_running;
-	int started;
+	int started, n;
+	green_wg_t gate;	/* the last three wait on it: the group full */
 	int r[6];
 };
 
@@ -175,8 +176,11 @@ static int limited(void *arg)
 
 	if (n > __atomic_load_n(&l->max_running, __ATOMIC_RELAXED))
 		__atomic_store_n(&l->max_running, n, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&l->started, 1, __ATOMIC_RELAXED);
-	green_sleep(200000);
+	/* The last three stay until the full group has been tried. */
+	if (__atomic_add_fetch(&l->started, 1, __ATOMIC_RELAXED) > l->n - 3)
+		green_wg_wait(&l->gate);
+	else
+		green_sleep(200000);
 	__atomic_sub_fetch(&l->running, 1, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -202,13 +206,17 @@ static void lim_main(void *arg)
 	struct lim *l = arg;
 	int i, n = scaled(200, 20);
 
+	l->n = n;
+	green_wg_init(&l->gate);
+	green_wg_add(&l->gate, 1);
 	green_errgroup_init(&l->eg, NULL);
 	l->r[0] = green_errgroup_set_limit(&l->eg, 3);
 	for (i = 0; i < n; i++)
 		green_errgroup_go(&l->eg, limited, l);	/* may wait */
 	l->r[1] = green_errgroup_set_limit(&l->eg, 5);	/* tasks run */
-	/* Full: */
+	/* Full: the last three wait at the gate. */
 	l->r[2] = green_errgroup_try_go(&l->eg, limited, l);
+	green_wg_done(&l->gate);
 	l->r[3] = green_errgroup_wait(&l->eg);
 	l->r[4] = __atomic_load_n(&l->started, __ATOMIC_RELAXED) == n;
 	/* No limit: everything starts at once. */
