@@ -37,7 +37,7 @@ VMDEBUG_ARGS = --timeout 2700 --extra $(VM_TESTS) --extra $(VM_FUTEX) \
 VMDEBUG_QUICK := $(BUILD)/vmdebug-quick
 VMDEBUG_QUICK_NAMES := $(filter test_parker test_syscall test_wg test_run \
 	test_steal test_yield test_mutex test_sema test_cond test_chan \
-	test_chantimer test_select test_spawn test_io test_io_sched test_hold,$(TEST_NAMES))
+	test_chantimer test_select test_spawn test_io test_io_sched,$(TEST_NAMES))
 VMDEBUG_QUICK_ARGS = --timeout 900 --extra $(VMDEBUG_QUICK) \
 	--env GREEN_TEST_SCALE=20 --env GREEN_PARKER=kmod
 
