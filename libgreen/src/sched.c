@@ -718,7 +718,6 @@ static void m_stop(struct m *m)
 static void *m_main(void *arg)
 {
 	struct m *m = arg;
-
 	struct p *p;
 
 	m_set_self(m);
