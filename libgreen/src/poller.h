@@ -90,6 +90,8 @@ struct poller_ops {
 	 * The holder of @p: submit what is queued, act on queued cancel
 	 * requests, reap completions and ready their tasks (wait_wake).
 	 * Cheap when there is nothing to do. Returns the tasks readied.
+	 * A kick it takes while p->poll_sleepers is not 0 was maybe meant
+	 * for an M that lost @p and has yet to see it: it kicks again.
 	 */
 	int (*reap)(struct p *p);
 	/*

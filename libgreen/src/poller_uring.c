@@ -25,6 +25,13 @@
  *   submitted, so completions could sit unseen behind a thread asleep
  *   elsewhere. The default mode interrupts the submitter to post them.
  *
+ * Kicks land in the CQ, which whoever holds the P reaps: when a P is taken
+ * from the M waiting in its ring, the kick that tells that M can be reaped
+ * by the new holder before the M has even gone to sleep. So the holder
+ * kicks again while the P counts such a sleeper (sched.c poll_idle), until
+ * the sleeper has seen one. A msg_ring kick that fails (the target's CQ
+ * overflowing) is sent again through the target's eventfd.
+ *
  * Cancellation: a context or green_close asks for an operation to end by
  * queueing it on its ring's cancel queue and kicking the ring; the holder
  * submits IORING_OP_ASYNC_CANCEL for it at its next reap, before it reaps
@@ -50,8 +57,10 @@
 
 #define RING_ENTRIES 256
 #define SUBMIT_BATCH 32
-#define TAG_IGNORE 0ULL		/* link timeouts, cancels, msg_ring sends */
+#define TAG_IGNORE 0ULL		/* link timeouts, cancels */
 #define TAG_KICK 1ULL		/* a kick: msg_ring or the eventfd read */
+#define TAG_MSG 2ULL		/* | the target's poller: a msg_ring send */
+#define TAG_MASK 7ULL		/* ops and pollers are 8-byte aligned */
 #define DRAIN_NS 2000000000LL	/* shutdown: wait for cancelled ops */
 
 enum {
@@ -241,8 +250,19 @@ static void inflight_del(struct poller *r, struct io_op *op)
 	atomic_fetch_sub_explicit(&r->ninflight, 1, memory_order_relaxed);
 }
 
-/* Consume completions; with @wake, make their tasks runnable. */
-static int reap_cqes(struct poller *r, bool wake)
+static void kick_efd(struct poller *r)
+{
+	uint64_t one = 1;
+
+	if (write(r->efd, &one, sizeof(one)) < 0)
+		atomic_store(&r->kicked, false);
+}
+
+/*
+ * Consume completions; with @wake, make their tasks runnable (the holder;
+ * without, shutdown). Sets *@kicks when a kick was among them.
+ */
+static int reap_cqes(struct poller *r, bool wake, bool *kicks)
 {
 	struct io_uring_cqe *cqe;
 	unsigned int head, n = 0;
@@ -260,6 +280,14 @@ static int reap_cqes(struct poller *r, bool wake)
 				r->efd_armed = false;
 			atomic_store_explicit(&r->kicked, false,
 					      memory_order_release);
+			*kicks = true;
+			continue;
+		}
+		if ((ud & TAG_MASK) == TAG_MSG) {
+			/* A kick sent by msg_ring failed: the eventfd then. */
+			if (cqe->res < 0 && wake)
+				kick_efd((struct poller *)(uintptr_t)
+					 (ud & ~TAG_MASK));
 			continue;
 		}
 		op = (struct io_op *)(uintptr_t)ud;
@@ -273,6 +301,8 @@ static int reap_cqes(struct poller *r, bool wake)
 	io_uring_cq_advance(&r->ring, n);
 	return woken;
 }
+
+static void uring_kick(struct p *p);
 
 /* Submit cancels for the queued requests; the holder, before reaping. */
 static void submit_cancels(struct poller *r)
@@ -303,6 +333,7 @@ static void submit_cancels(struct poller *r)
 static int uring_reap(struct p *p)
 {
 	struct poller *r = p->poll;
+	bool kicks = false;
 	int n;
 
 	submit_cancels(r);
@@ -313,13 +344,16 @@ static int uring_reap(struct p *p)
 	}
 	if (!io_uring_cq_ready(&r->ring))
 		return 0;
-	n = reap_cqes(r, true);
+	n = reap_cqes(r, true, &kicks);
 	/* A kick consumed above: re-arm at once, before this P can idle. */
 	if (!r->efd_armed) {
 		arm_kick_read(r);
 		io_uring_submit(&r->ring);
 		r->queued = 0;
 	}
+	/* An M that lost @p may have missed its kick (sched.c poll_idle). */
+	if (kicks && atomic_load(&p->poll_sleepers))
+		uring_kick(p);
 	return n;
 }
 
@@ -367,7 +401,6 @@ static void uring_kick(struct p *p)
 {
 	struct poller *r = p->poll;
 	struct m *m = m_self();
-	uint64_t one = 1;
 
 	if (atomic_exchange_explicit(&r->kicked, true, memory_order_acq_rel))
 		return;		/* one is on its way */
@@ -383,7 +416,7 @@ static void uring_kick(struct p *p)
 			sqe = sqe_get(src);
 			io_uring_prep_msg_ring(sqe, r->ring.ring_fd, 0,
 					       TAG_KICK, 0);
-			io_uring_sqe_set_data64(sqe, TAG_IGNORE);
+			io_uring_sqe_set_data64(sqe, (uintptr_t)r | TAG_MSG);
 			io_uring_submit(&src->ring);
 			src->queued = 0;
 			locks_dec();
@@ -391,8 +424,7 @@ static void uring_kick(struct p *p)
 		}
 		locks_dec();
 	}
-	if (write(r->efd, &one, sizeof(one)) < 0)
-		atomic_store(&r->kicked, false);
+	kick_efd(r);
 }
 
 static void cancel_queue(struct poller *r, struct io_op *op)
@@ -624,6 +656,7 @@ static void uring_fini(struct p *p)
 {
 	struct poller *r = p->poll;
 	int64_t until = now_ns() + DRAIN_NS;
+	bool kicks;
 
 	if (!r)
 		return;
@@ -640,7 +673,7 @@ static void uring_fini(struct p *p)
 		struct io_uring_cqe *cqe;
 
 		io_uring_wait_cqes(&r->ring, &cqe, 1, &ts, NULL);
-		reap_cqes(r, false);
+		reap_cqes(r, false, &kicks);
 	}
 	if (atomic_load(&r->ninflight))
 		fprintf(stderr, "libgreen: %u I/O operations still in flight at shutdown\n",

@@ -110,6 +110,7 @@ struct p {
 	struct timers *timers;		/* timer.c */
 	struct poller *poll;		/* poller.h: this P's I/O backend */
 	struct m *poll_m;		/* idle M waiting in this P's poller */
+	_Atomic int poll_sleepers;	/* Ms in its poller->wait (sched.c) */
 	struct m *m;			/* owner, when running */
 	struct p *link;			/* idle list */
 	uint32_t gcheck;		/* picks until the global queue's turn */
@@ -290,6 +291,8 @@ void sched_shutdown(void);
 void acquirep(struct m *m, struct p *p);
 bool p_poll_due(struct p *p);
 struct p *pidleget_evict(void);		/* sched.lock held */
+/* Tests only (linked statically): runs just before an idle M's poll wait. */
+extern void (*sched_poll_wait_hook)(void);
 
 /* hold.c: green.ko's held resume */
 void hold_take(struct m *blocked);

@@ -473,6 +473,9 @@ static bool give_to_spinner(struct p *p)
 	return true;
 }
 
+/* Called between poll_idle's check and its wait: tests widen the window. */
+void (*sched_poll_wait_hook)(void);
+
 /*
  * @m left @p idle with itself as its poll_m: wait in @p's poller until a
  * completion, a timer or a kick. Returns @p, taken back, or NULL when @m
@@ -485,14 +488,28 @@ static struct p *poll_idle(struct m *m, struct p *p)
 	for (;;) {
 		bool mine;
 
+		/*
+		 * Counted as a sleeper before the check: once the lock is
+		 * dropped, @p may be taken from us (pidleget_evict) and the
+		 * kick that tells us reaped by its new holder before we wait;
+		 * seeing a sleeper, the holder kicks again (poller.h).
+		 */
 		mutex_lock(&sched.lock);
 		mine = p->poll_m == m;
+		if (mine)
+			atomic_fetch_add(&p->poll_sleepers, 1);
 		mutex_unlock(&sched.lock);
-		if (!mine ||
-		    atomic_load_explicit(&m->nextp, memory_order_acquire) ||
-		    atomic_load(&sched.shutdown))
+		if (!mine)
 			break;
+		if (atomic_load_explicit(&m->nextp, memory_order_acquire) ||
+		    atomic_load(&sched.shutdown)) {
+			atomic_fetch_sub(&p->poll_sleepers, 1);
+			break;
+		}
+		if (sched_poll_wait_hook)
+			sched_poll_wait_hook();
 		poller->wait(p, timers_next(p));
+		atomic_fetch_sub(&p->poll_sleepers, 1);
 		mutex_lock(&sched.lock);
 		if (atomic_load(&m->nextp) || atomic_load(&sched.shutdown) ||
 		    p->poll_m != m) {

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_poll_idle.c - an idle M that loses its P while on its way to sleep
+ * in the P's poller is still woken, on every poller.
+ *
+ * An M leaving its P idle with I/O in flight waits in that P's poller
+ * (sched.c poll_idle). Another M may take the P from it between its last
+ * check and its sleep, and kicks the poller to tell it; with io_uring the
+ * kick is a completion that the P's new holder can reap before the old M
+ * sleeps. Nothing then wakes the old M, and the run cannot end: green_run
+ * waits for every M (the CI's intermittent test_iofile timeout).
+ *
+ * The scene, built with the runtime's test hook: task A parks on a pipe
+ * and its M, on its way to sleep, is held in that window; task B comes
+ * out of a long marked call whose P sysmon took, so its M takes the first
+ * idle P, A's, and wakes A there. A then ends the run, and the held M,
+ * let go, must not sleep forever. Without the fix (a new kick while a P
+ * counts such a sleeper) the io_uring variants hang here.
+ */
+#include <stdatomic.h>
+
+#include "kselftest_harness.h"
+#include "test_io_util.h"
+
+/* libgreen's own (runtime.h): called before each idle M's poll wait. */
+extern void (*sched_poll_wait_hook)(void);
+
+/*
+ * The hook holds the first M that reaches it once armed, in the window
+ * between its last check and its sleep, until the test releases it (or
+ * 300 ms pass).
+ */
+enum { HOOK_OFF, HOOK_ARMED, HOOK_HOLDING, HOOK_RELEASED };
+static _Atomic int hook_state;
+
+static void hold_in_window(void)
+{
+	int armed = HOOK_ARMED;
+	int64_t until = mono_ns() + 300 * MSEC;
+
+	if (!atomic_compare_exchange_strong(&hook_state, &armed,
+					    HOOK_HOLDING))
+		return;
+	while (atomic_load(&hook_state) == HOOK_HOLDING && mono_ns() < until)
+		usleep(100);
+}
+
+IO_FIXTURE(poll_idle);
+
+struct scene {
+	int pipe[2];
+	_Atomic int in_syscall;
+	ssize_t rd, wr;
+	bool held;		/* the hook held an M in its window */
+	green_wg_t wg;
+};
+
+/*
+ * B: in a marked call long enough for sysmon to take its P, so that on
+ * the way out its M takes the first idle P: A's, whose M the hook holds.
+ * Then it wakes A through the pipe, on that P.
+ */
+static void b_main(void *arg)
+{
+	struct scene *s = arg;
+
+	green_syscall_enter();
+	atomic_store(&s->in_syscall, 1);
+	usleep(30000);
+	green_syscall_exit();
+	s->wr = green_write(s->pipe[1], "x", 1);
+	green_wg_done(&s->wg);
+}
+
+/* A (the main task): parks on the pipe once B's P is idle. */
+static void a_main(void *arg)
+{
+	struct scene *s = arg;
+	char c;
+
+	green_wg_init(&s->wg);
+	green_wg_add(&s->wg, 1);
+	if (green_go(b_main, s)) {
+		s->rd = -ENOMEM;
+		return;
+	}
+	while (!atomic_load(&s->in_syscall))
+		green_yield();
+	green_sleep(5000000);	/* sysmon takes B's P meanwhile */
+	atomic_store(&hook_state, HOOK_ARMED);
+	s->rd = green_read(s->pipe[0], &c, 1);
+	s->held = atomic_exchange(&hook_state, HOOK_RELEASED) ==
+		  HOOK_HOLDING;
+	green_wg_wait(&s->wg);
+	/* The run ends now: the held M must wake to let it. */
+}
+
+TEST_F(poll_idle, lost_processor_still_wakes_the_sleeper)
+{
+	long runs = scaled(20, 5), n, held = 0;
+
+	setenv("GREEN_PROCS", "2", 1);
+	sched_poll_wait_hook = hold_in_window;
+	/* A sleeper nobody wakes hangs green_run: fail, not time out. */
+	alarm(20);
+	for (n = 0; n < runs; n++) {
+		struct scene s = { .rd = -1, .wr = -1 };
+
+		ASSERT_EQ(0, pipe2(s.pipe, O_CLOEXEC));
+		atomic_store(&hook_state, HOOK_OFF);
+		IO_RUN(a_main, &s);
+		close(s.pipe[0]);
+		close(s.pipe[1]);
+		ASSERT_EQ(1, s.rd);
+		ASSERT_EQ(1, s.wr);
+		held += s.held;
+	}
+	alarm(0);
+	sched_poll_wait_hook = NULL;
+	unsetenv("GREEN_PROCS");
+	TH_LOG("%ld of %ld runs held an M in its window; all ended", held,
+	       runs);
+	/* The scene is what the test is about: it must have happened. */
+	EXPECT_GT(held, 0);
+}
+
+TEST_HARNESS_MAIN
