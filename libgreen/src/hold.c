@@ -35,8 +35,9 @@
  *
  * A new spare may itself wait for the frozen worker: fork() holds every
  * malloc arena across its clone, and a thread starting up allocates. So
- * fork runs at depth 1 (pthread_atfork), and sysmon lets a block that has
- * waited SPARE_WAIT_NS for a spare go on with its own P (hold_sysmon);
+ * fork runs at depth 1 (pthread_atfork), and sysmon lets a worker back
+ * from a block that has waited SPARE_WAIT_NS for a spare go on with its
+ * own P (hold_sysmon; never while the block lasts, or it is never lent);
  * under sched.lock and only if not lent, the module's GRANT clearing the
  * wait only while no spare has taken it, so the two never both decide.
  *
@@ -155,10 +156,7 @@ bool hold_handback(struct m *m)
 	gave = hold_give_locked(m->p, false);
 	if (gave) {
 		m->p = NULL;
-		if (m->spinning) {
-			m->spinning = false;
-			atomic_fetch_sub(&sched.nmspinning, 1);
-		}
+		stop_spinning(m);
 	}
 	mutex_unlock(&sched.lock);
 	return gave;
@@ -180,12 +178,16 @@ void hold_shutdown_locked(void)
 }
 
 /*
- * Workers whose block is still undecided (in the kernel or back from it,
- * grant word 1, not lent) and has been since the last look, SPARE_WAIT_NS
- * ago or more: no spare came, so let them go on with their own P. A
- * grant that races a spare taking the block is harmless: the module then
- * leaves it held for that spare, whose decision (under sched.lock, after
- * this) finds it undecided or stale. sched.lock held.
+ * Workers back from a block that no spare has taken yet (grant word 1,
+ * not lent), and have been since the last look, SPARE_WAIT_NS ago or
+ * more: no spare came, so let them go on with their own P. Not while the
+ * block lasts: granted then, it would never be lent, and a task blocked
+ * for long (a pipe read on one P, waiting for a writer that needs that P)
+ * would hold its P to the end; a slow spare (a new thread, under a debug
+ * kernel) still comes for it. A grant that races a spare taking the block
+ * is harmless: the module then leaves it held for that spare, whose
+ * decision (under sched.lock, after this) finds it undecided or stale.
+ * sched.lock held.
  */
 static void spare_waiters_locked(uint64_t now)
 {
@@ -194,7 +196,7 @@ static void spare_waiters_locked(uint64_t now)
 	for (m = sched.allm; m; m = m->alllink) {
 		/* A block at depth > 0 (the scheduler's own) is never held. */
 		if (m->lent || m->park_id < 0 || *m->depth != 0 ||
-		    !parker->waits_spare(m)) {
+		    !parker->waits_spare(m) || parker->blocked(m)) {
 			m->spare_wait_since = 0;
 			continue;
 		}

@@ -289,6 +289,7 @@ void startm_locked(void);		/* sched.lock held */
 void sched_shutdown(void);
 
 void acquirep(struct m *m, struct p *p);
+bool stop_spinning(struct m *m);
 bool p_poll_due(struct p *p);
 struct p *pidleget_evict(void);		/* sched.lock held */
 /* Tests only (linked statically): runs just before an idle M's poll wait. */

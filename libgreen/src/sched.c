@@ -380,6 +380,16 @@ static void stopm(struct m *m)
 	}
 }
 
+/* @m stops looking for work (uncounted); returns whether it was. */
+bool stop_spinning(struct m *m)
+{
+	if (!m->spinning)
+		return false;
+	m->spinning = false;
+	atomic_fetch_sub(&sched.nmspinning, 1);
+	return true;
+}
+
 /* A spinning M found work: stop spinning, pass the baton on. */
 static void resetspinning(struct m *m)
 {
@@ -601,10 +611,7 @@ top:
 idle_locked:
 	if (hold_give_locked(p, false)) {
 		m->p = NULL;
-		if (m->spinning) {
-			m->spinning = false;
-			atomic_fetch_sub(&sched.nmspinning, 1);
-		}
+		stop_spinning(m);
 		mutex_unlock(&sched.lock);
 		goto top;
 	}
@@ -624,11 +631,7 @@ idle_locked:
 	 * Stop spinning while still under the lock: once it is dropped, a
 	 * waker may hand @p back to us as its poll_m, counting us spinning.
 	 */
-	was_spinning = m->spinning;
-	if (m->spinning) {
-		m->spinning = false;
-		atomic_fetch_sub(&sched.nmspinning, 1);
-	}
+	was_spinning = stop_spinning(m);
 	mutex_unlock(&sched.lock);
 
 	idlep = p;
