@@ -7,7 +7,8 @@
  * one blocks in the kernel anywhere (a syscall libgreen does not wrap, a
  * page fault, a library's own wait), the module wakes a parked spare at
  * once and keeps the blocked worker from returning to user code until
- * the runtime grants it: the worker is frozen. The spare looks at it (hold_take):
+ * the runtime grants it: the worker is frozen. The spare looks at it
+ * (hold_take):
  *
  *   - its task is in green_syscall_enter/exit: sysmon's handoff, now;
  *   - it runs a task outside the runtime (lock.h's depth is 0): its P is
@@ -196,7 +197,7 @@ static void spare_waiters_locked(uint64_t now)
 	for (m = sched.allm; m; m = m->alllink) {
 		/* A block at depth > 0 (the scheduler's own) is never held. */
 		if (m->lent || m->park_id < 0 || *m->depth != 0 ||
-		    !parker->waits_spare(m) || parker->blocked(m)) {
+		    !parker->waits_spare(m)) {
 			m->spare_wait_since = 0;
 			continue;
 		}

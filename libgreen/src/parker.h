@@ -39,7 +39,7 @@ struct parker_ops {
 	void (*grant)(struct m *m);
 	/* Its grant word is 0: it may not return to user code. */
 	bool (*frozen)(struct m *m);
-	/* Blocked or back, grant word 1: its block may wait for a spare. */
+	/* Back from a block, grant word 1: held for a spare not yet come. */
 	bool (*waits_spare)(struct m *m);
 };
 

@@ -189,7 +189,7 @@ static bool kmod_waits_spare(struct m *m)
 	struct green_slot *s = &shm->slots[m->park_id];
 	uint32_t st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
 
-	return (st == GREEN_WS_BLOCKED || st == GREEN_WS_HELD) &&
+	return st == GREEN_WS_HELD &&
 	       __atomic_load_n(&s->grant, __ATOMIC_RELAXED) != 0;
 }
 
