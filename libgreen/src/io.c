@@ -52,6 +52,33 @@ int64_t io_op_result(struct io_op *op)
 	return res == -ETIME ? -ETIMEDOUT : res;
 }
 
+/*
+ * A read or write with RWF_NOWAIT: -EAGAIN, -EOPNOTSUPP, ... Not inlined:
+ * errno is read right after the call, on the thread that made it (a task
+ * can move between threads, and __errno_location() is declared const).
+ */
+__attribute__((noinline)) int64_t io_nowait(struct io_op *op)
+{
+	struct iovec one = { .iov_base = op->buf, .iov_len = op->len };
+	const struct iovec *iov = &one;
+	int cnt = 1;
+	off_t off = -1;		/* the file position */
+	int64_t r;
+
+	if (op->kind == IO_READV || op->kind == IO_WRITEV) {
+		iov = op->iov;
+		cnt = op->iovcnt;
+	} else if (op->kind == IO_PREAD || op->kind == IO_PWRITE) {
+		off = op->off;
+	}
+	if (op->kind == IO_READ || op->kind == IO_READV ||
+	    op->kind == IO_PREAD)
+		r = preadv2(op->fd, iov, cnt, off, RWF_NOWAIT);
+	else
+		r = pwritev2(op->fd, iov, cnt, off, RWF_NOWAIT);
+	return r < 0 ? -errno : r;
+}
+
 /* Not in a task on a worker: the plain system call. */
 static int64_t io_direct(struct io_op *op)
 {

@@ -134,6 +134,7 @@ static inline void poller_kick(struct p *p);
  * code, -EBADF for a close, -ETIMEDOUT past its deadline).
  */
 int64_t io_op_result(struct io_op *op);
+int64_t io_nowait(struct io_op *op);
 
 #include "runtime.h"
 

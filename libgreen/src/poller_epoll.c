@@ -422,29 +422,6 @@ SYSCALL_FN int64_t op_sock(struct io_op *op)
 	return r < 0 ? -errno : r;
 }
 
-/* A read or write with RWF_NOWAIT: -EAGAIN, -EOPNOTSUPP, ... */
-SYSCALL_FN int64_t op_nowait(struct io_op *op)
-{
-	struct iovec one = { .iov_base = op->buf, .iov_len = op->len };
-	const struct iovec *iov = &one;
-	int cnt = 1;
-	off_t off = -1;		/* the file position */
-	int64_t r;
-
-	if (op->kind == IO_READV || op->kind == IO_WRITEV) {
-		iov = op->iov;
-		cnt = op->iovcnt;
-	} else if (op->kind == IO_PREAD || op->kind == IO_PWRITE) {
-		off = op->off;
-	}
-	if (op->kind == IO_READ || op->kind == IO_READV ||
-	    op->kind == IO_PREAD)
-		r = preadv2(op->fd, iov, cnt, off, RWF_NOWAIT);
-	else
-		r = pwritev2(op->fd, iov, cnt, off, RWF_NOWAIT);
-	return r < 0 ? -errno : r;
-}
-
 /* The plain call, marked as blocking so that sysmon can hand the P on. */
 static int64_t op_blocking(struct io_op *op)
 {
@@ -636,7 +613,7 @@ static int64_t fd_try(struct io_op *op, struct fdent *e, unsigned int dir,
 			fd_flag(e, FD_NOTSOCK);
 		}
 		if (!(fl & nonowait)) {
-			r = op_nowait(op);
+			r = io_nowait(op);
 			if (r == -EAGAIN && (fl & FD_NOPOLL))
 				return op_blocking(op);
 			if (r != -EOPNOTSUPP)
@@ -648,7 +625,7 @@ static int64_t fd_try(struct io_op *op, struct fdent *e, unsigned int dir,
 	case IO_PWRITE:
 		/* Seekable, hence never pollable. */
 		if (!(fl & nonowait)) {
-			r = op_nowait(op);
+			r = io_nowait(op);
 			if (r >= 0 && (size_t)r < op->len) {
 				/* Part cached: the rest as blocking would. */
 				struct io_op rest = {

@@ -150,6 +150,9 @@ struct m {
 	bool ready_fifo;		/* g_ready queues at the tail: a batch
 					 * of timers or completions runs in
 					 * the order it became ready */
+	bool ready_batch;		/* g_ready counts in readied and leaves
+					 * waking an M to poll_and_timers */
+	int readied;
 	pthread_t thread;
 	pid_t tid;			/* its kernel id (stall.c reads its state) */
 	void *altstack;			/* SIGSEGV handler stack */

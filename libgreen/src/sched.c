@@ -432,11 +432,21 @@ static bool any_work(void)
 	return false;
 }
 
-/* Reap @p's I/O completions and run its due timers; @p is held. */
+/*
+ * Reap @p's I/O completions and run its due timers; @p is held by an M
+ * looking for work. That M runs the first task readied here itself, so
+ * only the others call for another M (wakep), as with Go's netpoll in
+ * findrunnable: waking one for each completion sent a kick to the other
+ * P's ring every round trip of two tasks talking over a socket, and kept
+ * them on two CPUs, where each completion wakes a thread across vCPUs.
+ */
 static void poll_and_timers(struct p *p)
 {
 	int64_t next = timers_next(p);
+	struct m *m = p->m;
 
+	m->ready_batch = true;
+	m->readied = 0;
 	if (p->poll)
 		poller->reap(p);
 	if (next != INT64_MAX) {
@@ -444,11 +454,14 @@ static void poll_and_timers(struct p *p)
 
 		if (next <= now) {
 			/* Due timers' tasks run in deadline order. */
-			p->m->ready_fifo = true;
+			m->ready_fifo = true;
 			timers_run(p, now);
-			p->m->ready_fifo = false;
+			m->ready_fifo = false;
 		}
 	}
+	m->ready_batch = false;
+	if (m->readied > 1)
+		wakep();
 }
 
 /*

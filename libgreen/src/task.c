@@ -449,7 +449,10 @@ void g_ready(struct g *g)
 	locks_inc();	/* the P's run queue: see lock.h */
 	if (m && m->p) {
 		runqput(m->p, g, !m->ready_fifo);
-		wakep();
+		if (m->ready_batch)
+			m->readied++;
+		else
+			wakep();
 		locks_dec();
 		return;
 	}
