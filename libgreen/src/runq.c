@@ -45,6 +45,15 @@ void runqput(struct p *p, struct g *g, bool next)
 
 	atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
 	if (next) {
+		/*
+		 * Only the owner fills runnext; thieves only empty it. Empty,
+		 * it stays so until we store: no locked exchange needed.
+		 */
+		if (!atomic_load_explicit(&p->runnext, memory_order_relaxed)) {
+			atomic_store_explicit(&p->runnext, g,
+					      memory_order_release);
+			return;
+		}
 		g = atomic_exchange_explicit(&p->runnext, g,
 					     memory_order_acq_rel);
 		if (!g)

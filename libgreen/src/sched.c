@@ -54,16 +54,17 @@
  * thundering herd.
  *
  * The protocol that keeps wakes from being lost, in steps:
- *   submitter: (a) put the task in a queue; (b) full fence; (c) read
- *              npidle and nmspinning; wake an M if a P idles and none
- *              spins.
+ *   submitter: (a) put the task in a queue; (b) read npidle and
+ *              nmspinning; wake an M if a P idles and none spins.
  *   spinner:   (1) put its P on the idle list (npidle++), (2) nmspinning--,
  *              a full barrier; (3) look at every queue again; (4) park.
- * If the submitter's (c) saw the spinner still counted, the spinner's (3)
- * runs after (a) and finds the task. If (c) saw nmspinning 0 and a P idle,
- * it wakes an M itself. Both sides order a store before a load, so both
- * need the full fence (seq_cst); the parker remembers a wake that comes
- * before the park.
+ * If the submitter's (b) saw the spinner still counted, the spinner's (3)
+ * runs after (a) and finds the task. If (b) saw nmspinning 0 and a P idle,
+ * it wakes an M itself. The parker remembers a wake that comes before the
+ * park. A submitter off the workers takes sched.lock (startm_locked); one
+ * on a worker holds a P and queues where that P looks, so a wake it misses
+ * (its (b) read before (a) was visible: no fence, as in Go) costs
+ * parallelism until that P next schedules, never the task.
  *
  * Shutdown: when the first task (green_run's fn) returns, sched.shutdown is
  * set and every idle M woken, under sched.lock so that no M can park after
@@ -343,11 +344,16 @@ void startm_locked(void)
 	startm_p_locked(NULL, true);
 }
 
+/*
+ * The caller holds a P and has just queued work where that P will look
+ * (its own run queue, or the global one). No full fence before reading
+ * npidle, as in Go: if a stale read misses a P going idle whose recheck
+ * also missed the task, the task is not lost, it waits for this P.
+ */
 void wakep(void)
 {
 	int zero = 0;
 
-	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load(&sched.npidle) == 0 ||
 	    atomic_load(&sched.nmspinning) != 0 ||
 	    !atomic_compare_exchange_strong(&sched.nmspinning, &zero, 1))
