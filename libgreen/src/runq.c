@@ -30,8 +30,10 @@ static bool runqput_slow(struct p *p, struct g *g, uint32_t h, uint32_t t)
 		return false;
 	batch[n] = g;
 	/* Link them as one chain outside the lock; the tasks are hot here. */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		batch[i]->link = batch[i + 1];
+		batch[i]->ahead = batch[i + AHEAD <= n ? i + AHEAD : n];
+	}
 	mutex_lock(&sched.lock);
 	gbatches_push(&sched.gq, batch[0], g, n + 1, false);
 	atomic_fetch_add_explicit(&sched.gq_size, n + 1, memory_order_seq_cst);
@@ -258,7 +260,7 @@ void runqput_chain(struct p *p, struct g *chain)
 
 	while ((g = chain)) {
 		chain = g->link;
-		__builtin_prefetch(chain);
+		__builtin_prefetch(g->ahead, 1);
 		runqput(p, g, false);
 	}
 }

@@ -70,6 +70,8 @@ struct g {
 	union {
 		struct m *m;	/* the M running it, while G_RUNNING */
 		struct g *batch_next; /* on a queued batch's first task */
+		struct g *ahead; /* on a chain: a task AHEAD links on, to
+				  * prefetch; only a hint (may be stale) */
 	};
 	void (*fn)(void *arg);
 	void *arg;
@@ -178,6 +180,13 @@ struct m {
  * task records the chain's tail and length, so that a whole chain moves
  * between lists in O(1), without touching (cache-missing on) each task.
  */
+/*
+ * Chains of tasks built on one CPU are walked on another, where every
+ * ->link is a cache miss; ->ahead lets the walker prefetch AHEAD tasks
+ * on instead of one at a time.
+ */
+#define AHEAD 8
+
 struct gbatches {
 	struct g *head, *tail;
 };

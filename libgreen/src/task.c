@@ -85,12 +85,13 @@ struct g *g_alloc(struct p *p)
 	p->gfree = g->link;
 	p->gfree_n--;
 	__builtin_prefetch(p->gfree, 1);
+	__builtin_prefetch(g->ahead, 1);
 	return g;
 }
 
 void g_free(struct p *p, struct g *g)
 {
-	struct g *tail;
+	struct g *tail, *win[AHEAD];
 	uint32_t i;
 
 	if (g->stack) {
@@ -111,10 +112,18 @@ void g_free(struct p *p, struct g *g)
 	stat_inc(&p->exited);
 	if (p->gfree_n <= GFREE_LOCAL_MAX)
 		return;
-	/* Hand the most recently freed batch (hot here) to the pool. */
+	/*
+	 * Hand the most recently freed batch (hot here) to the pool, each
+	 * task pointing AHEAD on for the P that takes it (g_alloc).
+	 */
 	tail = g;
-	for (i = 1; i < GFREE_BATCH; i++)
+	win[0] = g;
+	for (i = 1; i < GFREE_BATCH; i++) {
 		tail = tail->link;
+		if (i >= AHEAD)		/* win[i % AHEAD]: task i - AHEAD */
+			win[i % AHEAD]->ahead = tail;
+		win[i % AHEAD] = tail;
+	}
 	p->gfree = tail->link;
 	p->gfree_n -= GFREE_BATCH;
 	mutex_lock(&sched.gfree_lock);
