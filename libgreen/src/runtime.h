@@ -127,6 +127,13 @@ struct p {
 	uint64_t exited;		/* tasks that finished on this P */
 	struct green_proc_stats st;	/* written by the owner only, but
 					 * handoffs (sysmon, atomic) */
+	/*
+	 * A wake deferred (wakep_defer): set by the owner when it queues
+	 * work, cleared at its next pick; sysmon reads both as a backstop.
+	 */
+	_Atomic bool wake_due;
+	_Atomic uint32_t wake_seq;	/* deferrals begun */
+	uint32_t wake_seen;		/* sysmon's: wake_seq at its last tick */
 	_Atomic int status;		/* enum p_status */
 	_Atomic uint64_t syscall_when;	/* when the syscall began, ns */
 	_Atomic uint64_t preempt;	/* stall.c: yield asked, progress + 1 */
@@ -291,12 +298,27 @@ void g_switch(struct g *cur, struct g *next, enum switch_action act,
 void g_park(_Atomic int *lock);
 void g_park_wait(_Atomic int *lock);
 void g_ready(struct g *g);
+void wakep(void);
+void wakep_defer(struct p *p);
+bool wake_backstop(void);
+
+/*
+ * @p's owner picked a task to run: a wake it deferred is due now if work
+ * still waits behind that task (sched.c, wakep_defer).
+ */
+static inline void wake_check(struct p *p)
+{
+	if (!atomic_load_explicit(&p->wake_due, memory_order_relaxed))
+		return;
+	atomic_store_explicit(&p->wake_due, false, memory_order_relaxed);
+	if (!runqempty(p))
+		wakep();
+}
 
 /* sched.c */
 uint64_t now_ns(void);
 void handoffp(struct p *p);		/* a P nobody holds: run or idle it */
 struct p *pidleget_any(void);		/* takes sched.lock */
-void wakep(void);
 void startm_locked(void);		/* sched.lock held */
 void sched_shutdown(void);
 

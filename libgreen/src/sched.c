@@ -51,7 +51,11 @@
  * there is an idle P and no M is spinning; the woken M spins and steals.
  * When a spinning M finds work it stops spinning, and if it was the last
  * spinner it wakes another, so work spreads in a chain and never with a
- * thundering herd.
+ * thundering herd. Unlike Go, a task that wakes or spawns one on its own
+ * P defers that wake to the P's next pick, where it is dropped if the
+ * P runs the new task itself (wakep_defer; sysmon is the backstop).
+ * An M that reaps I/O completions runs the first task they ready and
+ * wakes an M for the rest only (poll_and_timers).
  *
  * The protocol that keeps wakes from being lost, in steps:
  *   submitter: (a) put the task in a queue; (b) read npidle and
@@ -363,6 +367,69 @@ void wakep(void)
 	mutex_unlock(&sched.lock);
 }
 
+/*
+ * A task on @p (held by the caller) queued work there by waking a task or
+ * spawning one. Go wakes an idle M at once (wakep); here the wake waits
+ * for @p's next pick (wake_check): if the task that queued the work parks
+ * first, as in a ping-pong or a request handed to a worker, @p runs the
+ * new task itself and no M is woken only to find nothing. Waking one
+ * costs 2 us on one CPU and tens across vCPUs, more than such a task's
+ * whole turn; on 2 processors a channel ping-pong took 205 ns a round
+ * trip with it and 125 without. If the task keeps running instead, or
+ * blocks in a call nobody sees, sysmon wakes the M (wake_backstop) once
+ * the deferral has lasted a tick (BACKSTOP_NS).
+ */
+void wakep_defer(struct p *p)
+{
+	uint32_t seq;
+
+	if (sched.nprocs == 1 ||
+	    atomic_load_explicit(&p->wake_due, memory_order_relaxed) ||
+	    !atomic_load_explicit(&sched.npidle, memory_order_relaxed))
+		return;	/* no other P, pending already, or none idle (as wakep) */
+	atomic_store_explicit(&p->wake_due, true, memory_order_relaxed);
+	seq = atomic_load_explicit(&p->wake_seq, memory_order_relaxed);
+	atomic_store_explicit(&p->wake_seq, seq + 1, memory_order_relaxed);
+	/*
+	 * No fence (two a round trip cost a ping-pong 10%): a load here
+	 * that passes the store above can miss sysmon going idle just
+	 * then, and the backstop waits for sysmon's next tick, at most
+	 * SYSMON_BUSY_NS while a P runs (syscall.c).
+	 */
+	if (atomic_load_explicit(&sched.sysmon_idle, memory_order_relaxed))
+		sysmon_wake();
+}
+
+/*
+ * sysmon, every BACKSTOP_NS while wakes are deferred: wake an M for each
+ * running P whose deferral has lasted since the last tick. Returns
+ * whether any P has one pending.
+ */
+bool wake_backstop(void)
+{
+	bool any = false;
+	int i;
+
+	for (i = 0; i < sched.nprocs; i++) {
+		struct p *p = &sched.allp[i];
+		uint32_t seq;
+
+		if (atomic_load(&p->status) != P_RUNNING ||
+		    !atomic_load_explicit(&p->wake_due, memory_order_relaxed))
+			continue;
+		any = true;
+		seq = atomic_load_explicit(&p->wake_seq, memory_order_relaxed);
+		if (seq != p->wake_seen) {
+			p->wake_seen = seq;	/* a new one: give it a tick */
+			continue;
+		}
+		mutex_lock(&sched.lock);
+		startm_locked();
+		mutex_unlock(&sched.lock);
+	}
+	return any;
+}
+
 /* Park the M until a waker hands it a P or the runtime shuts down. */
 static void stopm(struct m *m)
 {
@@ -637,6 +704,8 @@ idle_locked:
 	/* Frozen workers still blocked: sysmon gives them idle Ps. */
 	if (sched.held)
 		sysmon_wake();
+	/* Nothing queued here: no wake is due (wakep_defer). */
+	atomic_store_explicit(&p->wake_due, false, memory_order_relaxed);
 	pidleput(p);
 	polling = p_needs_poll(p);
 	if (polling)
@@ -703,6 +772,7 @@ idle_locked:
 	goto top;
 
 found:
+	wake_check(p);
 	if (!g_prepare(p, g)) {
 		/* No stack even for a reserved task: memory is exhausted. */
 		g_requeue_global(g);

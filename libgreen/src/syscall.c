@@ -33,6 +33,9 @@
 #define SYSCALL_RETAKE_NS 20000		/* 20 us, as Go */
 #define SYSMON_TICK_NS 20000
 #define SYSMON_IDLE_NS 100000000	/* futex wait bound when idle */
+#define SYSMON_BUSY_NS 10000000		/* the same while a P runs */
+#define BACKSTOP_NS 500000		/* deferred wakes: sched.c */
+#define BACKSTOP_LINGER 20		/* ticks without one before idling */
 
 static _Atomic bool sysmon_quit;
 
@@ -143,9 +146,21 @@ static bool retake(void)
 	return any;
 }
 
+/*
+ * sysmon: takes Ps from tasks in long system calls (retake), serves
+ * green.ko's frozen workers (hold.c), backs deferred wakes (sched.c
+ * wakep_defer) and runs the debug ticks. It sleeps on a futex when there
+ * is nothing to watch, for at most SYSMON_BUSY_NS while a P runs (a
+ * deferred wake may have missed it going idle). Woken, it stays on its
+ * BACKSTOP_NS tick for BACKSTOP_LINGER ticks without one before it sleeps
+ * again: a ping-pong defers a wake every round trip, and a futex wake for
+ * each would cost more than the wakes saved.
+ */
 static void *sysmon_main(void *arg)
 {
 	struct timespec tick = { 0, SYSMON_TICK_NS };
+	struct timespec backstop = { 0, BACKSTOP_NS };
+	int linger = 0;
 
 	(void)arg;
 	prctl(PR_SET_TIMERSLACK, 1UL);	/* 20 us means 20 us, not 50 */
@@ -155,13 +170,25 @@ static void *sysmon_main(void *arg)
 			nanosleep(&tick, NULL);
 			continue;
 		}
-		atomic_store(&sched.sysmon_idle, 1);
-		if (retake() || atomic_load(&sched.nheld)) {
-			atomic_store(&sched.sysmon_idle, 0);
+		if (wake_backstop())
+			linger = BACKSTOP_LINGER;
+		if (linger > 0) {
+			linger--;
+			nanosleep(&backstop, NULL);
 			continue;
 		}
-		futex_wait(&sched.sysmon_idle, 1,
-			   debug_sysmon_sleep(SYSMON_IDLE_NS));
+		atomic_store(&sched.sysmon_idle, 1);
+		if (retake() || atomic_load(&sched.nheld) || wake_backstop()) {
+			atomic_store(&sched.sysmon_idle, 0);
+			linger = BACKSTOP_LINGER;
+			continue;
+		}
+		futex_wait(&sched.sysmon_idle, 1, debug_sysmon_sleep(
+			   atomic_load(&sched.npidle) < sched.nprocs ?
+			   SYSMON_BUSY_NS : SYSMON_IDLE_NS));
+		/* Woken (the waker cleared the word), maybe for a deferral. */
+		if (!atomic_exchange(&sched.sysmon_idle, 0))
+			linger = BACKSTOP_LINGER;
 	}
 	return NULL;
 }

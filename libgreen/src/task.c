@@ -264,6 +264,8 @@ pick_local(struct p *p)
 	if (global_turn(p))
 		return NULL;
 	g = runqget(p);
+	if (g)
+		wake_check(p);
 	if (g && !g->stack && !g_prepare(p, g)) {
 		g_requeue_global(g);
 		return NULL;
@@ -394,7 +396,7 @@ int green_go(void (*fn)(void *), void *arg)
 	g->created_by = m->curg->id;
 	stat_inc(&p->st.spawned);
 	runqput(p, g, true);
-	wakep();
+	wakep_defer(p);
 	locks_dec();
 	return 0;
 }
@@ -461,7 +463,7 @@ void g_ready(struct g *g)
 		if (m->ready_batch)
 			m->readied++;
 		else
-			wakep();
+			wakep_defer(m->p);
 		locks_dec();
 		return;
 	}
