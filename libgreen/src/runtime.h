@@ -229,7 +229,7 @@ struct sched {
 	size_t stack_size;
 	enum stack_guard_mode guard_mode;
 
-	_Atomic uint32_t sysmon_idle;	/* sysmon sleeps: futex word */
+	_Atomic uint32_t sysmon_idle;	/* 0, SYSMON_SLEEPS or _NAPS: futex */
 	pthread_t sysmon;
 
 	_Atomic bool running;		/* between green_run start and end */
@@ -341,6 +341,10 @@ void hold_shutdown_locked(void);
 /* syscall.c */
 void syscall_handoff(struct m *blocked);
 void sysmon_wake(void);
+enum {
+	SYSMON_SLEEPS = 1,	/* nothing to watch: any waker wakes it */
+	SYSMON_NAPS = 2,	/* between backstop ticks (wakep_defer) */
+};
 int sysmon_start(void);
 void sysmon_stop(void);
 

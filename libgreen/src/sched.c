@@ -396,7 +396,8 @@ void wakep_defer(struct p *p)
 	 * then, and the backstop waits for sysmon's next tick, at most
 	 * SYSMON_BUSY_NS while a P runs (syscall.c).
 	 */
-	if (atomic_load_explicit(&sched.sysmon_idle, memory_order_relaxed))
+	if (atomic_load_explicit(&sched.sysmon_idle, memory_order_relaxed) ==
+	    SYSMON_SLEEPS)
 		sysmon_wake();
 }
 

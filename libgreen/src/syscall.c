@@ -51,7 +51,7 @@ static void futex_wake(_Atomic uint32_t *w)
 	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-/* Wake sysmon if it sleeps: it has something to watch (hold.c). */
+/* Wake sysmon if it sleeps or naps: it has something to watch (hold.c). */
 void sysmon_wake(void)
 {
 	/* Dekker with sysmon's sleep: both sides store, then load (seq_cst). */
@@ -156,10 +156,23 @@ static bool retake(void)
  * again: a ping-pong defers a wake every round trip, and a futex wake for
  * each would cost more than the wakes saved.
  */
+/*
+ * Sleep @ns on sysmon's tick for deferred wakes, unless a task enters a
+ * marked call or a frozen worker needs a P (sysmon_wake ends the nap;
+ * wakep_defer does not, sysmon being awake enough for it).
+ */
+static void sysmon_nap(long ns)
+{
+	atomic_store(&sched.sysmon_idle, SYSMON_NAPS);
+	if (!retake() && !atomic_load(&sched.nheld))
+		futex_wait(&sched.sysmon_idle, SYSMON_NAPS,
+			   debug_sysmon_sleep(ns));
+	atomic_store(&sched.sysmon_idle, 0);
+}
+
 static void *sysmon_main(void *arg)
 {
 	struct timespec tick = { 0, SYSMON_TICK_NS };
-	struct timespec backstop = { 0, BACKSTOP_NS };
 	int linger = 0;
 
 	(void)arg;
@@ -174,16 +187,16 @@ static void *sysmon_main(void *arg)
 			linger = BACKSTOP_LINGER;
 		if (linger > 0) {
 			linger--;
-			nanosleep(&backstop, NULL);
+			sysmon_nap(BACKSTOP_NS);
 			continue;
 		}
-		atomic_store(&sched.sysmon_idle, 1);
+		atomic_store(&sched.sysmon_idle, SYSMON_SLEEPS);
 		if (retake() || atomic_load(&sched.nheld) || wake_backstop()) {
 			atomic_store(&sched.sysmon_idle, 0);
 			linger = BACKSTOP_LINGER;
 			continue;
 		}
-		futex_wait(&sched.sysmon_idle, 1, debug_sysmon_sleep(
+		futex_wait(&sched.sysmon_idle, SYSMON_SLEEPS, debug_sysmon_sleep(
 			   atomic_load(&sched.npidle) < sched.nprocs ?
 			   SYSMON_BUSY_NS : SYSMON_IDLE_NS));
 		/* Woken (the waker cleared the word), maybe for a deferral. */
