@@ -54,6 +54,9 @@ bench chan_buffered_4x4 2 - ns/value buffered 4 4 128 2000000
 bench chan_select4 1 - ns/select select4 1000000
 bench chan_select4 2 - ns/select select4 1000000
 bench chan_parked_task_mem 2 0.5 bytes/task parkmem 100000
+# The documented small-task configuration (green_run(3)): packed stacks.
+GREEN_STACK_SIZE=2k GREEN_STACK_GUARD=never \
+	bench chan_parked_task_mem_packed 2 1 bytes/task parkmem 100000
 bench mutex_contended 2 - ns/op mutex 4 1000000
 bench mutex_contended 1 - ns/op mutex 4 1000000
 bench mutex_uncontended 1 - ns/op mutex 1 20000000
