@@ -136,6 +136,13 @@ struct p {
 	uint32_t wake_seen;		/* sysmon's: wake_seq at its last tick */
 	_Atomic int status;		/* enum p_status */
 	_Atomic uint64_t syscall_when;	/* when the syscall began, ns */
+	/*
+	 * The M in a marked call on this P, NULL when none: whoever clears
+	 * it (the M on its way out, or sysmon taking the P) owns the P. The
+	 * status alone could not say: P_SYSCALL again after a retake may be
+	 * another M's call (syscall.c).
+	 */
+	struct m *_Atomic sys_m;
 	_Atomic uint64_t preempt;	/* stall.c: yield asked, progress + 1 */
 
 	/* Shared with thieves. */

@@ -507,17 +507,16 @@ static bool any_work(void)
 }
 
 /*
- * Reap @p's I/O completions and run its due timers; @p is held by an M
+ * Reap @p's I/O completions and run its due timers; @p is held by @m,
  * looking for work. That M runs the first task readied here itself, so
  * only the others call for another M (wakep), as with Go's netpoll in
  * findrunnable: waking one for each completion sent a kick to the other
  * P's ring every round trip of two tasks talking over a socket, and kept
  * them on two CPUs, where each completion wakes a thread across vCPUs.
  */
-static void poll_and_timers(struct p *p)
+static void poll_and_timers(struct m *m, struct p *p)
 {
 	int64_t next = timers_next(p);
-	struct m *m = p->m;
 
 	m->ready_batch = true;
 	m->readied = 0;
@@ -547,11 +546,11 @@ static void poll_and_timers(struct p *p)
  * waking a thread on another CPU (io_uring runs it on the submitter).
  * Returns true, with sched.lock held, when it gave them away.
  */
-static bool give_to_spinner(struct p *p)
+static bool give_to_spinner(struct m *m, struct p *p)
 {
 	struct g *head = NULL, *tail = NULL, *g;
 
-	poll_and_timers(p);
+	poll_and_timers(m, p);
 	if (!atomic_load(&sched.nmspinning) || runqempty(p))
 		return false;
 	while ((g = runqget(p))) {
@@ -650,7 +649,7 @@ top:
 	if (atomic_load_explicit(&sched.nheld, memory_order_relaxed) &&
 	    hold_handback(m))
 		goto top;
-	poll_and_timers(p);
+	poll_and_timers(m, p);
 	if (global_turn(p)) {
 		g = globrunqget(p, 1);
 		if (g)
@@ -756,7 +755,7 @@ idle_locked:
 			acquirep(m, own);
 			spin_start = 0;
 			p = own;
-			if (give_to_spinner(p)) {
+			if (give_to_spinner(m, p)) {
 				gave = true;
 				goto idle_locked;
 			}

@@ -70,21 +70,24 @@ void green_syscall_enter(void)
 	m->in_syscall = true;
 	stat_inc(&p->st.syscalls);
 	atomic_store_explicit(&p->syscall_when, now_ns(), memory_order_release);
+	atomic_store(&p->sys_m, m);
 	atomic_store(&p->status, P_SYSCALL);
 	sysmon_wake();
 }
 
 void green_syscall_exit(void)
 {
-	struct m *m = m_self();
-	int expect = P_SYSCALL;
+	struct m *m = m_self(), *self = m;
 	struct p *p;
 
 	if (!m || !m->in_syscall)
 		return;
 	m->in_syscall = false;
-	if (atomic_compare_exchange_strong(&m->p->status, &expect, P_RUNNING))
+	p = m->p;
+	if (atomic_compare_exchange_strong(&p->sys_m, &self, NULL)) {
+		atomic_store(&p->status, P_RUNNING);
 		return;		/* still ours */
+	}
 	/* sysmon handed our P to another worker: find another or wait. */
 	m->p = NULL;
 	p = pidleget_any();
@@ -97,13 +100,17 @@ void green_syscall_exit(void)
 	g_switch(m->curg, &m->g0, SW_REQUEUE, NULL);
 }
 
-/* Take @p from an M in a syscall, if it still is; true if taken. */
-static bool retake_p(struct p *p)
+/*
+ * Take @p from @m, in a marked call on it, if it still is; true if taken.
+ * Winning sys_m from @m is what makes @p ours: a status test would take a
+ * P whose M came back and lost no time entering another call (or let
+ * that M keep a P already handed on).
+ */
+static bool retake_p(struct p *p, struct m *m)
 {
-	int expect = P_SYSCALL;
-
-	if (!atomic_compare_exchange_strong(&p->status, &expect, P_IDLE))
+	if (!m || !atomic_compare_exchange_strong(&p->sys_m, &m, NULL))
 		return false;
+	atomic_store(&p->status, P_IDLE);
 	__atomic_fetch_add(&p->st.handoffs, 1, __ATOMIC_RELAXED);
 	handoffp(p);
 	return true;
@@ -120,7 +127,7 @@ void syscall_handoff(struct m *blocked)
 	struct p *p = __atomic_load_n(&blocked->p, __ATOMIC_RELAXED);
 
 	if (p && atomic_load(&p->status) == P_SYSCALL)
-		retake_p(p);
+		retake_p(p, blocked);
 }
 
 /* Take every P stuck in a syscall for too long; true if any is in one. */
@@ -132,16 +139,20 @@ static bool retake(void)
 
 	for (i = 0; i < sched.nprocs; i++) {
 		struct p *p = &sched.allp[i];
+		struct m *in;
 
 		if (atomic_load(&p->status) != P_SYSCALL)
 			continue;
 		any = true;
+		/* Its M first: the time read after it is that call's or a
+		 * later one's, and retake_p then fails. */
+		in = atomic_load(&p->sys_m);
 		when = atomic_load_explicit(&p->syscall_when,
 					    memory_order_acquire);
 		/* A call that began after @now was read is young, not old. */
 		if (when > now || now - when < SYSCALL_RETAKE_NS)
 			continue;
-		retake_p(p);
+		retake_p(p, in);
 	}
 	return any;
 }
