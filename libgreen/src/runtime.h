@@ -133,7 +133,7 @@ struct p {
 	 */
 	_Atomic bool wake_due;
 	_Atomic uint32_t wake_seq;	/* deferrals begun */
-	uint32_t wake_seen;		/* sysmon's: wake_seq at its last tick */
+	uint32_t wake_seen;		/* sysmon's: wake_seq last tick */
 	_Atomic int status;		/* enum p_status */
 	_Atomic uint64_t syscall_when;	/* when the syscall began, ns */
 	/*
@@ -236,7 +236,7 @@ struct sched {
 	size_t stack_size;
 	enum stack_guard_mode guard_mode;
 
-	_Atomic uint32_t sysmon_idle;	/* 0, SYSMON_SLEEPS or _NAPS: futex */
+	_Atomic uint32_t sysmon_idle;	/* 0, SYSMON_SLEEPS or _NAPS */
 	pthread_t sysmon;
 
 	_Atomic bool running;		/* between green_run start and end */

@@ -386,7 +386,7 @@ void wakep_defer(struct p *p)
 	if (sched.nprocs == 1 ||
 	    atomic_load_explicit(&p->wake_due, memory_order_relaxed) ||
 	    !atomic_load_explicit(&sched.npidle, memory_order_relaxed))
-		return;	/* no other P, pending already, or none idle (as wakep) */
+		return;	/* no other P, one pending, or none idle */
 	atomic_store_explicit(&p->wake_due, true, memory_order_relaxed);
 	seq = atomic_load_explicit(&p->wake_seq, memory_order_relaxed);
 	atomic_store_explicit(&p->wake_seq, seq + 1, memory_order_relaxed);
@@ -421,7 +421,7 @@ bool wake_backstop(void)
 		any = true;
 		seq = atomic_load_explicit(&p->wake_seq, memory_order_relaxed);
 		if (seq != p->wake_seen) {
-			p->wake_seen = seq;	/* a new one: give it a tick */
+			p->wake_seen = seq;	/* new: give it a tick */
 			continue;
 		}
 		mutex_lock(&sched.lock);

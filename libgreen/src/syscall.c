@@ -207,9 +207,10 @@ static void *sysmon_main(void *arg)
 			linger = BACKSTOP_LINGER;
 			continue;
 		}
-		futex_wait(&sched.sysmon_idle, SYSMON_SLEEPS, debug_sysmon_sleep(
-			   atomic_load(&sched.npidle) < sched.nprocs ?
-			   SYSMON_BUSY_NS : SYSMON_IDLE_NS));
+		futex_wait(&sched.sysmon_idle, SYSMON_SLEEPS,
+			   debug_sysmon_sleep(atomic_load(&sched.npidle) <
+					      sched.nprocs ? SYSMON_BUSY_NS :
+					      SYSMON_IDLE_NS));
 		/* Woken (the waker cleared the word), maybe for a deferral. */
 		if (!atomic_exchange(&sched.sysmon_idle, 0))
 			linger = BACKSTOP_LINGER;

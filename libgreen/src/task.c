@@ -120,7 +120,7 @@ void g_free(struct p *p, struct g *g)
 	win[0] = g;
 	for (i = 1; i < GFREE_BATCH; i++) {
 		tail = tail->link;
-		if (i >= AHEAD)		/* win[i % AHEAD]: task i - AHEAD */
+		if (i >= AHEAD)	/* win[i % AHEAD] holds task i - AHEAD */
 			win[i % AHEAD]->ahead = tail;
 		win[i % AHEAD] = tail;
 	}
