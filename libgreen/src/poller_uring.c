@@ -361,8 +361,7 @@ static int uring_reap(struct p *p)
 	if (r->queued) {
 		io_uring_submit(&r->ring);
 		r->queued = 0;
-	}
-	else if (IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_TASKRUN)
+	} else if (IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_TASKRUN)
 		io_uring_get_events(&r->ring);	/* coop_taskrun: run it */
 	if (!io_uring_cq_ready(&r->ring))
 		return 0;

@@ -158,16 +158,6 @@ static bool retake(void)
 }
 
 /*
- * sysmon: takes Ps from tasks in long system calls (retake), serves
- * green.ko's frozen workers (hold.c), backs deferred wakes (sched.c
- * wakep_defer) and runs the debug ticks. It sleeps on a futex when there
- * is nothing to watch, for at most SYSMON_BUSY_NS while a P runs (a
- * deferred wake may have missed it going idle). Woken, it stays on its
- * BACKSTOP_NS tick for BACKSTOP_LINGER ticks without one before it sleeps
- * again: a ping-pong defers a wake every round trip, and a futex wake for
- * each would cost more than the wakes saved.
- */
-/*
  * Sleep @ns on sysmon's tick for deferred wakes, unless a task enters a
  * marked call or a frozen worker needs a P (sysmon_wake ends the nap;
  * wakep_defer does not, sysmon being awake enough for it).
@@ -181,6 +171,16 @@ static void sysmon_nap(long ns)
 	atomic_store(&sched.sysmon_idle, 0);
 }
 
+/*
+ * sysmon: takes Ps from tasks in long system calls (retake), serves
+ * green.ko's frozen workers (hold.c), backs deferred wakes (sched.c
+ * wakep_defer) and runs the debug ticks. It sleeps on a futex when there
+ * is nothing to watch, for at most SYSMON_BUSY_NS while a P runs (a
+ * deferred wake may have missed it going idle). Woken, it stays on its
+ * BACKSTOP_NS tick for BACKSTOP_LINGER ticks without one before it sleeps
+ * again: a ping-pong defers a wake every round trip, and a futex wake for
+ * each would cost more than the wakes saved.
+ */
 static void *sysmon_main(void *arg)
 {
 	struct timespec tick = { 0, SYSMON_TICK_NS };
