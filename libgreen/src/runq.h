@@ -51,14 +51,33 @@ static inline struct g *runq_pop_head(struct p *p)
 	}
 }
 
+/*
+ * Empty runnext and return what it held. Thieves empty it too, with a
+ * locked exchange; with one P there is no thief, and the owner's plain
+ * load and store save that locked instruction on every switch.
+ */
+static inline struct g *runnext_take(struct p *p)
+{
+	struct g *g;
+
+	if (sched.nprocs == 1) {
+		g = atomic_load_explicit(&p->runnext, memory_order_relaxed);
+		if (g)
+			atomic_store_explicit(&p->runnext, NULL,
+					      memory_order_relaxed);
+		return g;
+	}
+	return atomic_exchange_explicit(&p->runnext, NULL,
+					memory_order_acquire);
+}
+
 static inline struct g *runqget(struct p *p)
 {
 	struct g *g;
 
 	if (p->runnext_streak < RUNNEXT_STREAK_MAX &&
 	    atomic_load_explicit(&p->runnext, memory_order_relaxed)) {
-		g = atomic_exchange_explicit(&p->runnext, NULL,
-					     memory_order_acquire);
+		g = runnext_take(p);
 		if (g) {
 			p->runnext_streak++;
 			return g;
@@ -69,8 +88,7 @@ static inline struct g *runqget(struct p *p)
 	if (g)
 		return g;
 	/* The queue is empty: runnext is fair game again. */
-	return atomic_exchange_explicit(&p->runnext, NULL,
-					memory_order_acquire);
+	return runnext_take(p);
 }
 
 /* Put @g at the tail of @p's queue (the common case of runqput). */

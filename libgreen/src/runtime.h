@@ -237,6 +237,7 @@ struct sched {
 	enum stack_guard_mode guard_mode;
 
 	_Atomic uint32_t sysmon_idle;	/* 0, SYSMON_SLEEPS or _NAPS */
+	_Atomic uint64_t wait_clock;	/* ns; wait.c wait_clock_tick */
 	pthread_t sysmon;
 
 	_Atomic bool running;		/* between green_run start and end */
@@ -324,6 +325,8 @@ static inline void wake_check(struct p *p)
 
 /* sched.c */
 uint64_t now_ns(void);
+/* Refresh sched.wait_clock (wait.c): sysmon's rounds, Ms back from idle. */
+void wait_clock_tick(void);
 void handoffp(struct p *p);		/* a P nobody holds: run or idle it */
 struct p *pidleget_any(void);		/* takes sched.lock */
 void startm_locked(void);		/* sched.lock held */

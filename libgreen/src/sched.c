@@ -449,6 +449,7 @@ static void stopm(struct m *m)
 	       !atomic_load(&sched.shutdown)) {
 		struct m *blocked = parker->park(m);
 
+		wait_clock_tick();
 		if (blocked)
 			hold_take(blocked);
 	}
@@ -605,6 +606,7 @@ static struct p *poll_idle(struct m *m, struct p *p)
 		if (sched_poll_wait_hook)
 			sched_poll_wait_hook();
 		poller->wait(p, timers_next(p));
+		wait_clock_tick();
 		atomic_fetch_sub(&p->poll_sleepers, 1);
 		mutex_lock(&sched.lock);
 		if (atomic_load(&m->nextp) || atomic_load(&sched.shutdown) ||

@@ -189,6 +189,7 @@ static void *sysmon_main(void *arg)
 	(void)arg;
 	prctl(PR_SET_TIMERSLACK, 1UL);	/* 20 us means 20 us, not 50 */
 	while (!atomic_load(&sysmon_quit)) {
+		wait_clock_tick();
 		debug_sysmon_tick();	/* dumps, traces, stalls, deadlock */
 		if (retake() | hold_sysmon()) {
 			nanosleep(&tick, NULL);
@@ -226,6 +227,7 @@ int sysmon_start(void)
 		return ret;
 	atomic_store(&sysmon_quit, false);
 	atomic_store(&sched.sysmon_idle, 0);
+	wait_clock_tick();
 	ret = -pthread_create(&sched.sysmon, NULL, sysmon_main, NULL);
 	if (ret)
 		debug_stop();

@@ -50,15 +50,20 @@ static inline int wstate_code(uint64_t s)
 }
 
 /*
- * When a wait began, for dumps only: the coarse clock (a tick's
- * resolution) costs a few ns where the precise one costs tens here.
+ * When a wait began is for dumps only ("chan receive, 12 ms"), so a park
+ * reads a clock that sysmon refreshes on each of its rounds (at least
+ * every 10 ms while a P runs) and every M on its way back from idle,
+ * instead of paying for a clock read on every park. Go keeps its
+ * waitsince just as approximately (the GC fills it in).
  */
-static inline uint64_t coarse_now_ns(void)
+void wait_clock_tick(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	atomic_store_explicit(&sched.wait_clock,
+			      (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+			      memory_order_relaxed);
 }
 
 uint64_t wait_arm(struct g *g, enum wait_reason why, const void *obj)
@@ -68,7 +73,8 @@ uint64_t wait_arm(struct g *g, enum wait_reason why, const void *obj)
 
 	g->wreason = why;
 	g->wobj = obj;
-	g->wsince = coarse_now_ns();
+	g->wsince = atomic_load_explicit(&sched.wait_clock,
+					 memory_order_relaxed);
 	atomic_store_explicit(&g->wstate, token | PH_ARMED,
 			      memory_order_release);
 	return token;

@@ -76,7 +76,7 @@ $(VM_BENCH)/handoff-%: $(VM_BENCH)/bin/bench
 # The same with a plain, unmarked read(2): only green.ko's held resume
 # (hold.c) hands the processor over; without it the other task never runs.
 $(VM_BENCH)/handoff-unmarked: $(VM_BENCH)/bin/bench
-	printf '#!/bin/sh\ncd "$$(dirname "$$0")"\nv=$$(GREEN_PROCS=1 GREEN_PARKER=kmod ./bin/bench handoff 300 unmarked) || exit 1\necho "BENCH handoff_unmarked libgreen=$$v unit=ns"\n' > $@
+	printf '#!/bin/sh\ncd "$$(dirname "$$0")"\nv=$$(GREEN_PROCS=1 GREEN_PARKER=kmod GREEN_HOLD=1 ./bin/bench handoff 300 unmarked) || exit 1\necho "BENCH handoff_unmarked libgreen=$$v unit=ns"\n' > $@
 	chmod +x $@
 
 vmbench: deps-check $(VM_BENCH)/handoff-kmod $(VM_BENCH)/handoff-futex \
