@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "ctx.h"
+#include "fdkind.h"
 #include "green.h"
 #include "poller.h"
 #include "runtime.h"
@@ -56,6 +58,7 @@ int64_t io_op_result(struct io_op *op)
  * A read or write with RWF_NOWAIT: -EAGAIN, -EOPNOTSUPP, ... Not inlined:
  * errno is read right after the call, on the thread that made it (a task
  * can move between threads, and __errno_location() is declared const).
+ * On a stream socket, as recv(2) or send(2) with MSG_DONTWAIT (fdkind.c).
  */
 __attribute__((noinline)) int64_t io_nowait(struct io_op *op)
 {
@@ -65,6 +68,18 @@ __attribute__((noinline)) int64_t io_nowait(struct io_op *op)
 	off_t off = -1;		/* the file position */
 	int64_t r;
 
+	if ((op->kind == IO_READ || op->kind == IO_WRITE) &&
+	    fd_stream(op->fd)) {
+		if (op->kind == IO_READ)
+			r = recv(op->fd, op->buf, op->len, MSG_DONTWAIT);
+		else
+			r = send(op->fd, op->buf, op->len, MSG_DONTWAIT);
+		if (r >= 0)
+			return r;
+		if (errno != ENOTSOCK)
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		fd_kind_set(op->fd, FDK_OTHER);	/* reused: not a socket */
+	}
 	if (op->kind == IO_READV || op->kind == IO_WRITEV) {
 		iov = op->iov;
 		cnt = op->iovcnt;
@@ -290,12 +305,16 @@ int green_accept_until(int fd, struct sockaddr *addr, socklen_t *len,
 		.kind = IO_ACCEPT, .fd = fd, .addr = addr, .addrlen = len,
 		.deadline = deadline,
 	};
+	int ret;
 
 	if (fd < 0)
 		return -EBADF;
 	if (addr && !len)
 		return -EINVAL;
-	return io_run(&op);
+	ret = io_run(&op);
+	if (ret >= 0)	/* what the number held before is gone */
+		fd_kind_set(ret, fd_stream(fd) ? FDK_STREAM : FDK_UNKNOWN);
+	return ret;
 }
 
 int green_accept(int fd, struct sockaddr *addr, socklen_t *len)
@@ -331,6 +350,7 @@ int green_close(int fd)
 		return -EBADF;
 	if (atomic_load(&sched.running) && sched.allp)
 		poller->cancel_fd(fd);
+	fd_kind_set(fd, FDK_UNKNOWN);
 	/* A close must not be cancelled half-way: no deadline applies. */
 	return io_direct(&op);
 }
@@ -342,9 +362,14 @@ int green_openat(int dirfd, const char *path, int flags, unsigned int mode)
 		.flags = flags, .mode = mode,
 	};
 
+	int ret;
+
 	if (!path)
 		return -EFAULT;
-	return io_run(&op);
+	ret = io_run(&op);
+	if (ret >= 0)
+		fd_kind_set(ret, FDK_UNKNOWN);
+	return ret;
 }
 
 int green_fsync(int fd)

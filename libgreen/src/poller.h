@@ -71,6 +71,7 @@ struct io_op {
 	_Atomic int cancel_code;	/* why it was cancelled, first wins */
 	bool inflight;		/* on p's in-flight list */
 	bool cancel_queued;	/* on p's cancel queue */
+	bool as_recv;		/* an IO_READ made as a recv (fdkind.c) */
 	struct io_op *next, *prev;	/* in-flight list */
 	struct io_op *cnext;		/* cancel queue */
 	struct __kernel_timespec ts;	/* io_uring linked timeout */

@@ -32,6 +32,13 @@
  *               (the stall report names such a task). Eventfd kicks are
  *               task_work of the thread that armed the read, hence only
  *               with msg_ring.
+ *   poll_first  IORING_RECVSEND_POLL_FIRST (5.19, probed through
+ *               IORING_OP_SOCKET of the same release) on green_read of a
+ *               stream socket, made as a recv (fdkind.c): a request and
+ *               response peer reads before its peer has written, and
+ *               the try io_uring makes at submission only fails. If data
+ *               is there, the poll fires at once and the recv runs
+ *               before the submitting call returns.
  * Probed but not used, and why:
  *   defer_taskrun, single_issuer: they deliver completions only to the
  *   thread that set the ring up. A P moves between threads (a worker
@@ -62,6 +69,7 @@
 #include <unistd.h>
 
 #include "ctx.h"
+#include "fdkind.h"
 #include "lock.h"
 #include "poller.h"
 #include "runtime.h"
@@ -84,6 +92,7 @@ enum {
 	F_COOP_TASKRUN = 1 << 4,	/* with TASKRUN_FLAG */
 	F_SINGLE_ISSUER = 1 << 5,	/* probed only */
 	F_DEFER_TASKRUN = 1 << 6,	/* probed only */
+	F_POLL_FIRST = 1 << 7,		/* IORING_RECVSEND_POLL_FIRST */
 };
 
 struct poller {
@@ -155,6 +164,9 @@ static int uring_global_init(void)
 	if (pr) {
 		if (io_uring_opcode_supported(pr, IORING_OP_MSG_RING))
 			probed |= F_MSG_RING;
+		/* Both came in 5.19; the flag has no probe of its own. */
+		if (io_uring_opcode_supported(pr, IORING_OP_SOCKET))
+			probed |= F_POLL_FIRST;
 		io_uring_free_probe(pr);
 	}
 	io_uring_queue_exit(&r);
@@ -169,22 +181,25 @@ static int uring_global_init(void)
 	if (try_flags(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN))
 		probed |= F_DEFER_TASKRUN;
 	features = probed & (F_EXT_ARG | F_SUBMIT_ALL | F_MSG_RING |
-			     F_CANCEL_FD | F_COOP_TASKRUN);
+			     F_CANCEL_FD | F_COOP_TASKRUN | F_POLL_FIRST);
 	if (disabled(off, "submit_all"))
 		features &= ~F_SUBMIT_ALL;
 	if (disabled(off, "msg_ring"))
 		features &= ~F_MSG_RING;
 	if (disabled(off, "cancel_fd"))
 		features &= ~F_CANCEL_FD;
+	if (disabled(off, "poll_first"))
+		features &= ~F_POLL_FIRST;
 	/* Eventfd kicks complete as task_work of the thread that armed
 	 * the read, which coop_taskrun would leave waiting: see above. */
 	if (disabled(off, "coop_taskrun") || !(features & F_MSG_RING))
 		features &= ~F_COOP_TASKRUN;
-	snprintf(feature_str, sizeof(feature_str), "io_uring%s%s%s%s%s",
+	snprintf(feature_str, sizeof(feature_str), "io_uring%s%s%s%s%s%s",
 		 features & F_SUBMIT_ALL ? " submit_all" : "",
 		 features & F_MSG_RING ? " msg_ring" : " eventfd",
 		 features & F_CANCEL_FD ? " cancel_fd" : "",
 		 features & F_COOP_TASKRUN ? " coop_taskrun" : "",
+		 features & F_POLL_FIRST ? " poll_first" : "",
 		 probed & F_DEFER_TASKRUN ? " (defer_taskrun: unused)" : "");
 	return 0;
 }
@@ -509,7 +524,13 @@ static void prep(struct io_uring_sqe *sqe, struct io_op *op)
 {
 	switch (op->kind) {
 	case IO_READ:
-		io_uring_prep_read(sqe, op->fd, op->buf, op->len, -1);
+		if (!op->as_recv) {
+			io_uring_prep_read(sqe, op->fd, op->buf, op->len, -1);
+			break;
+		}
+		io_uring_prep_recv(sqe, op->fd, op->buf, op->len, 0);
+		if (features & F_POLL_FIRST)
+			sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 		break;
 	case IO_WRITE:
 		io_uring_prep_write(sqe, op->fd, op->buf, op->len, -1);
@@ -599,8 +620,10 @@ static int64_t uring_io(struct io_op *op)
 	struct poller *r;
 	int64_t deadline;
 	struct p *p;
+	int64_t res;
 	int code;
 
+again:
 	if (g->ctx && (code = ctx_err(g->ctx)))
 		return code;
 	deadline = wait_deadline(g, op->deadline);
@@ -617,11 +640,11 @@ static int64_t uring_io(struct io_op *op)
 	 */
 	if ((op->kind == IO_WRITE || op->kind == IO_WRITEV) &&
 	    !m->p->poll->queued) {
-		int64_t res = io_nowait(op);
-
+		res = io_nowait(op);
 		if (res != -EAGAIN && res != -EOPNOTSUPP)
 			return res;
 	}
+	op->as_recv = op->kind == IO_READ && fd_stream(op->fd);
 	/* Our P's ring until the task parks: see lock.h. */
 	locks_inc();
 	p = m->p;
@@ -685,7 +708,14 @@ static int64_t uring_io(struct io_op *op)
 	}
 	if (san_valgrind())
 		mark_defined(op);
-	return io_op_result(op);
+	res = io_op_result(op);
+	if (op->as_recv && res == -ENOTSOCK) {
+		/* The number was reused by another kind of file (fdkind.c). */
+		fd_kind_set(op->fd, FDK_OTHER);
+		m = m_self();	/* resumed maybe on another M */
+		goto again;
+	}
+	return res;
 }
 
 /* All Ms have stopped: cancel what is in flight and wait for it. */

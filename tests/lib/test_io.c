@@ -747,6 +747,120 @@ TEST_F(io, poll)
 	close(t.fd[0]);
 }
 
+/*
+ * ---- a descriptor number reused by another kind of file ----
+ * green_read and green_write on a stream socket are made as socket calls,
+ * and which numbers are stream sockets is remembered. A socket closed
+ * with close(2) and its numbers reused by a pipe must still read and
+ * write, as must a pipe's numbers reused by a socket. The reader waits
+ * before anything is written, so that on io_uring its read is submitted.
+ * The epoll backend requires green_close (poller_epoll.c: a plain close
+ * drops the kernel's registration behind its table's back), so there the
+ * numbers are closed that way and the hint is forgotten, not corrected.
+ */
+struct reuse {
+	int fd[2];
+	ssize_t w, r;
+	char buf[8];
+	int reading;
+	green_wg_t wg;
+};
+
+static void reuse_reader(void *arg)
+{
+	struct reuse *u = arg;
+
+	set_flag(&u->reading);
+	u->r = green_read(u->fd[0], u->buf, sizeof(u->buf));
+	green_wg_done(&u->wg);
+}
+
+/* One exchange on u->fd, the read submitted before the write. */
+static void reuse_exchange(struct reuse *u)
+{
+	memset(u->buf, 0, sizeof(u->buf));
+	u->r = u->w = -1000;
+	u->reading = 0;
+	green_wg_add(&u->wg, 1);
+	green_go(reuse_reader, u);
+	while (!__atomic_load_n(&u->reading, __ATOMIC_ACQUIRE))
+		green_yield();
+	green_sleep(MSEC);	/* the reader parks in its read */
+	u->w = green_write(u->fd[1], "hello", 5);
+	green_wg_wait(&u->wg);
+}
+
+struct reuse_all {
+	struct reuse sock, pipe_on_sock, sock_on_pipe;
+	int same_numbers[2];
+	bool green_close;
+};
+
+static void reuse_close(struct reuse_all *a, const int fd[2])
+{
+	if (a->green_close) {
+		green_close(fd[0]);
+		green_close(fd[1]);
+	} else {
+		close(fd[0]);
+		close(fd[1]);
+	}
+}
+
+static void reuse_main(void *arg)
+{
+	struct reuse_all *a = arg;
+	int s[2], p[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s))
+		return;
+	memcpy(a->sock.fd, s, sizeof(s));
+	reuse_exchange(&a->sock);
+	reuse_close(a, s);
+	/* The lowest free numbers: the socket's, as pipe ends. */
+	if (pipe2(p, O_CLOEXEC))
+		return;
+	a->same_numbers[0] = (p[0] == s[0] || p[0] == s[1]) &&
+			     (p[1] == s[0] || p[1] == s[1]);
+	memcpy(a->pipe_on_sock.fd, p, sizeof(p));
+	reuse_exchange(&a->pipe_on_sock);
+	reuse_exchange(&a->pipe_on_sock);	/* now known as a pipe */
+	reuse_close(a, p);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s))
+		return;
+	a->same_numbers[1] = (s[0] == p[0] || s[0] == p[1]) &&
+			     (s[1] == p[0] || s[1] == p[1]);
+	memcpy(a->sock_on_pipe.fd, s, sizeof(s));
+	reuse_exchange(&a->sock_on_pipe);
+	close(s[0]);
+	close(s[1]);
+}
+
+static void expect_exchange(struct __test_metadata *_metadata,
+			    const struct reuse *u, const char *what)
+{
+	EXPECT_EQ(5, u->w) TH_LOG("%s: write", what);
+	EXPECT_EQ(5, u->r) TH_LOG("%s: read", what);
+	EXPECT_EQ(0, memcmp(u->buf, "hello", 5)) TH_LOG("%s", what);
+}
+
+TEST_F(io, fd_number_reused)
+{
+	struct reuse_all a = {
+		.sock.wg = GREEN_WG_INIT,
+		.pipe_on_sock.wg = GREEN_WG_INIT,
+		.sock_on_pipe.wg = GREEN_WG_INIT,
+		.green_close = !strcmp(variant->poller, "epoll"),
+	};
+
+	IO_RUN(reuse_main, &a);
+	ASSERT_TRUE(a.same_numbers[0]);
+	ASSERT_TRUE(a.same_numbers[1]);
+	expect_exchange(_metadata, &a.sock, "socket");
+	expect_exchange(_metadata, &a.pipe_on_sock, "pipe on socket numbers");
+	expect_exchange(_metadata, &a.sock_on_pipe, "socket on pipe numbers");
+}
+
 /* ---- bad arguments: -errno, never a crash or a hang ---- */
 
 struct bad {
