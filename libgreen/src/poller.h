@@ -96,6 +96,12 @@ struct poller_ops {
 	 */
 	int (*reap)(struct p *p);
 	/*
+	 * The holder of @p, before it leaves @p idle: submit what a reap
+	 * held back (io_uring: a lone request, for the tasks it readied
+	 * to add theirs to). NULL when the backend holds nothing back.
+	 */
+	void (*flush)(struct p *p);
+	/*
 	 * @p's poll_m, which does not hold @p: sleep until something may be
 	 * ready to reap, a kick, or @deadline (green_now() clock; INT64_MAX:
 	 * none). Must consume nothing the holder reaps (io_uring: it only

@@ -554,6 +554,9 @@ static bool give_to_spinner(struct m *m, struct p *p)
 	poll_and_timers(m, p);
 	if (!atomic_load(&sched.nmspinning) || runqempty(p))
 		return false;
+	/* @p goes idle again: nothing may stay held in its poller. */
+	if (poller->flush)
+		poller->flush(p);
 	while ((g = runqget(p))) {
 		g->link = NULL;
 		if (tail)
@@ -685,6 +688,8 @@ top:
 	}
 
 	/* Nothing: give the P back and sleep. */
+	if (p->poll && poller->flush)
+		poller->flush(p);
 	mutex_lock(&sched.lock);
 	if (atomic_load(&sched.shutdown)) {
 		mutex_unlock(&sched.lock);
