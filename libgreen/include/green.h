@@ -188,7 +188,7 @@ struct green_stats {
 	uint64_t stacks_unguarded; /* stacks over the guard budget */
 	char parker[16];	/* idle-worker backend: "futex" */
 	char poller[16];	/* I/O backend: "io_uring" or "epoll" */
-	char poller_features[128]; /* e.g. "io_uring submit_all msg_ring" */
+	char poller_features[128]; /* in use, then "(unused: ...)" */
 };
 
 /**

@@ -48,6 +48,15 @@
  *   thread that set the ring up. A P moves between threads (a worker
  *   blocked in a syscall hands its P on), and the thread that waits on the
  *   ring is not always the one that submitted.
+ *   multishot_accept (IORING_ACCEPT_MULTISHOT, 5.19): one request accepts
+ *   every connection that comes until cancelled, whether or not a task
+ *   called green_accept for it. Connections nobody asked for would have
+ *   to be kept (and closed with the listener) by the runtime, and a
+ *   program that stops accepting, to shed load, would not stop the
+ *   kernel from doing it. green_accept keeps accept(2)'s contract.
+ *   provided_buffers (IORING_OP_PROVIDE_BUFFERS, 5.7): the kernel picks
+ *   the buffer a read lands in. green_read is given the caller's buffer,
+ *   and a copy out of a provided one would cost what the pool saves.
  *
  * Kicks land in the CQ, which whoever holds the P reaps: when a P is taken
  * from the M waiting in its ring, the kick that tells that M can be reaped
@@ -97,6 +106,8 @@ enum {
 	F_SINGLE_ISSUER = 1 << 5,	/* probed only */
 	F_DEFER_TASKRUN = 1 << 6,	/* probed only */
 	F_POLL_FIRST = 1 << 7,		/* IORING_RECVSEND_POLL_FIRST */
+	F_MULTISHOT_ACCEPT = 1 << 8,	/* probed only */
+	F_PROVIDE_BUFFERS = 1 << 9,	/* probed only */
 };
 
 struct poller {
@@ -115,7 +126,7 @@ struct poller {
 
 static unsigned int features;	/* in use */
 static unsigned int probed;	/* the kernel has them */
-static char feature_str[128];
+static char feature_str[160];	/* green_stats keeps 127 */
 
 static bool disabled(const char *list, const char *name)
 {
@@ -156,6 +167,7 @@ static int uring_global_init(void)
 {
 	const char *off = getenv("GREEN_URING_DISABLE");
 	struct io_uring_probe *pr;
+	char unused[64];
 	struct io_uring r;
 	int ret;
 
@@ -169,9 +181,11 @@ static int uring_global_init(void)
 	if (pr) {
 		if (io_uring_opcode_supported(pr, IORING_OP_MSG_RING))
 			probed |= F_MSG_RING;
-		/* Both came in 5.19; the flag has no probe of its own. */
+		/* All came in 5.19; the flags have no probe of their own. */
 		if (io_uring_opcode_supported(pr, IORING_OP_SOCKET))
-			probed |= F_POLL_FIRST;
+			probed |= F_POLL_FIRST | F_MULTISHOT_ACCEPT;
+		if (io_uring_opcode_supported(pr, IORING_OP_PROVIDE_BUFFERS))
+			probed |= F_PROVIDE_BUFFERS;
 		io_uring_free_probe(pr);
 	}
 	io_uring_queue_exit(&r);
@@ -199,13 +213,18 @@ static int uring_global_init(void)
 	 * the read, which coop_taskrun would leave waiting: see above. */
 	if (disabled(off, "coop_taskrun") || !(features & F_MSG_RING))
 		features &= ~F_COOP_TASKRUN;
-	snprintf(feature_str, sizeof(feature_str), "io_uring%s%s%s%s%s%s",
+	snprintf(unused, sizeof(unused), "%s%s%s",
+		 probed & F_DEFER_TASKRUN ? " defer_taskrun" : "",
+		 probed & F_MULTISHOT_ACCEPT ? " multishot_accept" : "",
+		 probed & F_PROVIDE_BUFFERS ? " provided_buffers" : "");
+	snprintf(feature_str, sizeof(feature_str),
+		 "io_uring%s%s%s%s%s%s%s%s",
 		 features & F_SUBMIT_ALL ? " submit_all" : "",
 		 features & F_MSG_RING ? " msg_ring" : " eventfd",
 		 features & F_CANCEL_FD ? " cancel_fd" : "",
 		 features & F_COOP_TASKRUN ? " coop_taskrun" : "",
 		 features & F_POLL_FIRST ? " poll_first" : "",
-		 probed & F_DEFER_TASKRUN ? " (defer_taskrun: unused)" : "");
+		 *unused ? " (unused:" : "", unused, *unused ? ")" : "");
 	return 0;
 }
 

@@ -4,8 +4,12 @@
  * poller: partial reads and writes with every byte checked, EOF, a peer
  * resetting the connection, an fd closed under a blocked reader, readv and
  * writev, plain blocking fds that must not block the worker thread,
- * green_poll, bad arguments, and the calls outside a task.
+ * green_poll, the features green_stats reports, a descriptor number
+ * reused by another kind of file, bad arguments, and the calls outside a
+ * task.
  */
+#include <liburing.h>
+
 #include "kselftest_harness.h"
 #include "test_io_util.h"
 
@@ -859,6 +863,55 @@ TEST_F(io, fd_number_reused)
 	expect_exchange(_metadata, &a.sock, "socket");
 	expect_exchange(_metadata, &a.pipe_on_sock, "pipe on socket numbers");
 	expect_exchange(_metadata, &a.sock_on_pipe, "socket on pipe numbers");
+}
+
+/*
+ * ---- the features green_stats reports ----
+ * io_uring: poll_first exactly when this kernel has it (IORING_OP_SOCKET
+ * came with it) and it is not disabled; what is probed but unused is
+ * named as such. epoll: just "epoll".
+ */
+struct feat {
+	char features[128];
+	int ret;
+};
+
+static void feat_main(void *arg)
+{
+	struct feat *f = arg;
+	struct green_stats st = { .size = sizeof(st) };
+
+	f->ret = green_stats(&st, NULL, 0);
+	memcpy(f->features, st.poller_features, sizeof(f->features));
+}
+
+static bool kernel_has_op(int op)
+{
+	struct io_uring_probe *pr = io_uring_get_probe();
+	bool has = pr && io_uring_opcode_supported(pr, op);
+
+	io_uring_free_probe(pr);
+	return has;
+}
+
+TEST_F(io, features_reported)
+{
+	struct feat f = { .ret = -1 };
+	bool pf;
+
+	IO_RUN(feat_main, &f);
+	ASSERT_LE(0, f.ret);
+	TH_LOG("%s", f.features);
+	if (!strcmp(variant->poller, "epoll")) {
+		EXPECT_EQ(0, strncmp(f.features, "epoll", 5));
+		return;
+	}
+	EXPECT_EQ(0, strncmp(f.features, "io_uring ", 9));
+	pf = kernel_has_op(IORING_OP_SOCKET);
+	EXPECT_EQ(pf && !variant->disable, !!strstr(f.features, " poll_first"));
+	EXPECT_EQ(pf, !!strstr(f.features, " multishot_accept"));
+	if (strstr(f.features, " multishot_accept"))
+		EXPECT_NE(NULL, strstr(f.features, "(unused:"));
 }
 
 /* ---- bad arguments: -errno, never a crash or a hang ---- */
