@@ -555,7 +555,7 @@ static bool give_to_spinner(struct m *m, struct p *p)
 	if (!atomic_load(&sched.nmspinning) || runqempty(p))
 		return false;
 	/* @p goes idle again: nothing may stay held in its poller. */
-	if (poller->flush)
+	if (p->poll && poller->flush)
 		poller->flush(p);
 	while ((g = runqget(p))) {
 		g->link = NULL;
