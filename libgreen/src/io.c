@@ -361,7 +361,6 @@ int green_openat(int dirfd, const char *path, int flags, unsigned int mode)
 		.kind = IO_OPENAT, .fd = dirfd, .path = path,
 		.flags = flags, .mode = mode,
 	};
-
 	int ret;
 
 	if (!path)

@@ -686,9 +686,9 @@ again:
 	 * it at once, as Go's netpoller does. Parked until its completion,
 	 * the writer would come back in the same reap as the reader its data
 	 * woke, and two tasks ready at once call for a second M (sched.c
-	 * poll_and_timers). Behind other
-	 * queued requests it waits for the batch: a system call each would
-	 * cost more than the batch saves (100 connections: 2.5x slower).
+	 * poll_and_timers). Behind other queued requests it waits for the
+	 * batch: a system call each would cost more than the batch saves
+	 * (100 connections: 2.5x slower).
 	 */
 	if ((op->kind == IO_WRITE || op->kind == IO_WRITEV) &&
 	    m->p->poll->queued <= m->p->poll->held) {
@@ -702,9 +702,8 @@ again:
 	p = m->p;
 	r = p->poll;
 	op->deadline = deadline;
-	if (io_uring_sq_space_left(&r->ring) < 2) {
+	if (io_uring_sq_space_left(&r->ring) < 2)
 		submit_all(r);
-	}
 	sqe = sqe_get(r);
 	prep(sqe, op);
 	io_uring_sqe_set_data(sqe, op);
@@ -735,9 +734,8 @@ again:
 	op->inflight = true;
 	atomic_fetch_add_explicit(&r->ninflight, 1, memory_order_relaxed);
 	spin_unlock(&r->lock);
-	if (r->queued >= SUBMIT_BATCH) {
+	if (r->queued >= SUBMIT_BATCH)
 		submit_all(r);
-	}
 	g->wcancel = uring_wcancel;
 	locks_dec();
 	wait_park(g, op->token, NULL, -1);

@@ -54,28 +54,12 @@ static void xp_nop(void *arg)
 
 /* ---- selected ---- */
 
-struct sel {
-	char poller[16];
-	char features[128];
-	int ret;
-};
-
-static void sel_main(void *arg)
-{
-	struct sel *s = arg;
-	struct green_stats st = { .size = sizeof(st) };
-
-	s->ret = green_stats(&st, NULL, 0);
-	memcpy(s->poller, st.poller, sizeof(s->poller));
-	memcpy(s->features, st.poller_features, sizeof(s->features));
-}
-
 TEST(selected)
 {
-	struct sel s = { .ret = -1 };
+	struct poller_snap s = { .ret = -1 };
 
 	use_epoll(2);
-	ASSERT_EQ(0, green_run(sel_main, &s));
+	ASSERT_EQ(0, green_run(poller_snap_main, &s));
 	EXPECT_EQ(2, s.ret);
 	EXPECT_STREQ("epoll", s.poller);
 	EXPECT_EQ(0, strncmp(s.features, "epoll", 5))

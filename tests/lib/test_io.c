@@ -871,20 +871,6 @@ TEST_F(io, fd_number_reused)
  * came with it) and it is not disabled; what is probed but unused is
  * named as such. epoll: just "epoll".
  */
-struct feat {
-	char features[128];
-	int ret;
-};
-
-static void feat_main(void *arg)
-{
-	struct feat *f = arg;
-	struct green_stats st = { .size = sizeof(st) };
-
-	f->ret = green_stats(&st, NULL, 0);
-	memcpy(f->features, st.poller_features, sizeof(f->features));
-}
-
 static bool kernel_has_op(int op)
 {
 	struct io_uring_probe *pr = io_uring_get_probe();
@@ -896,10 +882,10 @@ static bool kernel_has_op(int op)
 
 TEST_F(io, features_reported)
 {
-	struct feat f = { .ret = -1 };
+	struct poller_snap f = { .ret = -1 };
 	bool pf;
 
-	IO_RUN(feat_main, &f);
+	IO_RUN(poller_snap_main, &f);
 	ASSERT_LE(0, f.ret);
 	TH_LOG("%s", f.features);
 	if (!strcmp(variant->poller, "epoll")) {

@@ -10,7 +10,8 @@
  * this machine and the variant needs it.
  *
  * Also: a byte pattern to check every byte of a stream, a per-task random
- * generator, loops over partial reads and writes, and loopback TCP pairs.
+ * generator, loops over partial reads and writes, loopback TCP pairs, and
+ * the poller green_stats names (poller_snap_main).
  */
 #ifndef GREEN_TEST_IO_UTIL_H
 #define GREEN_TEST_IO_UTIL_H
@@ -324,6 +325,23 @@ static inline int set_linger0(int fd)
 static inline bool nonblocking(int fd)
 {
 	return fcntl(fd, F_GETFL) & O_NONBLOCK;
+}
+
+/* The poller green_stats names, taken by a task: run poller_snap_main. */
+struct poller_snap {
+	char poller[16];
+	char features[128];
+	int ret;		/* green_stats' */
+};
+
+static inline void poller_snap_main(void *arg)
+{
+	struct poller_snap *s = arg;
+	struct green_stats st = { .size = sizeof(st) };
+
+	s->ret = green_stats(&st, NULL, 0);
+	memcpy(s->poller, st.poller, sizeof(s->poller));
+	memcpy(s->features, st.poller_features, sizeof(s->features));
 }
 
 #endif /* GREEN_TEST_IO_UTIL_H */
