@@ -388,6 +388,7 @@ green_ctx_t *green_ctx_set(green_ctx_t *c)
 		return NULL;
 	old = g->ctx;
 	g->ctx = c && c != &background ? green_ctx_ref(c) : NULL;
+	g->has_ctx = true;
 	return old;
 }
 
@@ -411,6 +412,7 @@ static void ctx_start(void *arg)
 
 	free(arg);
 	g_current()->ctx = s.ctx;
+	g_current()->has_ctx = true;
 	s.fn(s.arg);
 }
 

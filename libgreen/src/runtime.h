@@ -79,6 +79,8 @@ struct g {
 	uint64_t id;
 	uint32_t batch_n;	/* on a queued batch's first task: length */
 	_Atomic uint8_t status;	/* enum g_status */
+	bool has_ctx;		/* ctx may be set: only then does the exit
+				 * look at the second line */
 	struct san_fiber san;	/* sanitizer bookkeeping, see sanitizer.h */
 
 	/*

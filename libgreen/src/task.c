@@ -289,9 +289,8 @@ static void g_exit(void)
 	struct m *m = m_self();
 	struct g *g = m->curg;
 
-	if (__builtin_expect(g->ctx != NULL, 0))
+	if (__builtin_expect(g->has_ctx, 0))
 		ctx_task_exit(g);
-	g->deadline = 0;
 	if (g->id == 1)
 		sched_shutdown();
 	g_leave(m, SW_EXIT, NULL);
@@ -327,6 +326,8 @@ void g_init(struct g *g, uint64_t id, void (*fn)(void *), void *arg)
 	g->m = NULL;
 	g->stack = NULL;	/* bound by g_prepare when it first runs */
 	g->sp = NULL;
+	g->has_ctx = false;
+	g->deadline = 0;	/* second line: the spawner writes it anyway */
 }
 
 /* A task that could not get a stack waits in the global queue. */
