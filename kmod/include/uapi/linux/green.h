@@ -85,6 +85,8 @@ enum {
 #define GREEN_FEAT_STATS	(1ULL << 5)	/* STATS ioctl and debugfs */
 #define GREEN_FEAT_SHM		(1ULL << 6)	/* mmap of struct green_shm */
 #define GREEN_FEAT_WAIT_SPARE	(1ULL << 7)	/* GREEN_REG_WAIT_SPARE */
+#define GREEN_FEAT_SWITCH_HERE	(1ULL << 8)	/* SWITCH_TO runs the target
+						 * on the caller's CPU */
 
 /**
  * struct green_version - GREEN_IOC_VERSION: the handshake
@@ -218,7 +220,10 @@ struct green_wake_batch {
 
 /* SWITCH_TO flags (in addition to GREEN_PARK_*) */
 #define GREEN_SWITCH_GRANT	(1U << 8)	/* GRANT the target instead of WAKE */
-#define GREEN_SWITCH_FLAGS	(GREEN_PARK_FLAGS | GREEN_SWITCH_GRANT)
+#define GREEN_SWITCH_ANYCPU	(1U << 9)	/* leave the target's CPU to the
+						 * scheduler (see below) */
+#define GREEN_SWITCH_FLAGS	(GREEN_PARK_FLAGS | GREEN_SWITCH_GRANT | \
+				 GREEN_SWITCH_ANYCPU)
 
 /**
  * struct green_switch_to - GREEN_IOC_SWITCH_TO: wake @id and park the caller
@@ -233,6 +238,16 @@ struct green_wake_batch {
  * The target is woken and the caller parks in one call (one syscall instead
  * of two; the caller's CPU is given up at once).  With GREEN_SWITCH_GRANT
  * the target is granted (see struct green_slot) instead of woken.
+ *
+ * A target parked in PARK or SWITCH_TO runs on the caller's CPU, which the
+ * caller is giving up, rather than wherever the scheduler would put it (an
+ * idle CPU, at the cost of waking that CPU): for the wakeup, its allowed
+ * CPUs are narrowed to the caller's, and it restores them itself before it
+ * returns (GREEN_FEAT_SWITCH_HERE).  Not done when the caller's CPU is not
+ * among the target's allowed ones, when the target may run on one CPU only,
+ * or with GREEN_SWITCH_ANYCPU.  A sched_setaffinity() on the target while
+ * it is being woken this way is kept (the restore sees a mask it did not
+ * set and leaves it), unless it races with the narrowing itself.
  * Errors as for WAKE (nobody parks) and then as for PARK.
  */
 struct green_switch_to {
@@ -261,6 +276,8 @@ struct green_switch_to {
  * @events_lost: block/unblock events dropped because the ring was full
  * @handoff_hist: handoff latency, block to spare woken: bucket i counts
  *	latencies in [2^i, 2^(i+1)) ns (bucket 0 also counts 0 ns)
+ * @switch_here: SWITCH_TO targets run on the caller's CPU by narrowing their
+ *	allowed CPUs for the wakeup (GREEN_FEAT_SWITCH_HERE)
  */
 struct green_group_stats {
 	__u32 size;
@@ -275,6 +292,7 @@ struct green_group_stats {
 	__aligned_u64 kicks;
 	__aligned_u64 events_lost;
 	__aligned_u64 handoff_hist[GREEN_HIST_BUCKETS];
+	__aligned_u64 switch_here;
 };
 
 #define GREEN_IOC_VERSION	_IO(GREEN_TYPE, GREEN_CMD_VERSION)
