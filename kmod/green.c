@@ -68,7 +68,11 @@
  *    The callback runs on return to user mode and sleeps (killable) until
  *    the handoff decision is made and the grant word is nonzero (GRANT
  *    ioctl, or userspace writes the word and calls GRANT or WAKE), or the
- *    group is shut down.
+ *    group is shut down.  A grant may come late, after the worker was let
+ *    go, resumed and blocked again: it must not undo the decision about
+ *    that newer block, so GRANT can name the block it answers (the slot's
+ *    blocks count, GREEN_GRANT_BLOCKS) and then does nothing for a newer
+ *    one, checking and writing under group->lock as the deciders do.
  *
  * Lifetime
  * --------
@@ -758,10 +762,9 @@ static bool green_pin_here(struct green_worker *w)
 {
 	struct task_struct *t = w->task;
 	int cpu = raw_smp_processor_id();
-
-	/* Running (still on its way into the park): it stays where it is. */
 	bool pinned;
 
+	/* Running (still on its way into the park): it stays where it is. */
 	if (t->nr_cpus_allowed < 2 || !cpumask_test_cpu(cpu, t->cpus_ptr) ||
 	    READ_ONCE(t->on_cpu))
 		return false;
@@ -813,14 +816,15 @@ static int green_park_self(struct green_group *g, struct green_worker *w,
 		spin_lock_irq(&g->lock);
 		if (!g->dead)
 			blocked = green_pop_missed_locked(g, &gone);
-		if (!blocked)
+		if (blocked)	/* under the lock: see green_ioc_kick_grant */
+			WRITE_ONCE(green_slot(blocked)->grant, 0);
+		else
 			list_add_tail(&w->spare_node, &g->spares);
 		spin_unlock_irq(&g->lock);
 		green_release_missed(g, &gone);
 		if (blocked) {
 			/* A block nobody took yet: take it now. */
 			WRITE_ONCE(w->handoff_from, blocked->id);
-			WRITE_ONCE(green_slot(blocked)->grant, 0);
 			green_block_decided(g, blocked, true);
 			green_worker_put(blocked);
 			return GREEN_WOKEN_HANDOFF;
@@ -881,7 +885,8 @@ static long green_ioc_version(struct green_group *g, void __user *uarg)
 	v.features = GREEN_FEAT_PARK | GREEN_FEAT_SWITCH_TO |
 		     GREEN_FEAT_BLOCK_NOTIFY | GREEN_FEAT_HOLD |
 		     GREEN_FEAT_KICK | GREEN_FEAT_STATS | GREEN_FEAT_SHM |
-		     GREEN_FEAT_WAIT_SPARE | GREEN_FEAT_SWITCH_HERE;
+		     GREEN_FEAT_WAIT_SPARE | GREEN_FEAT_SWITCH_HERE |
+		     GREEN_FEAT_GRANT_BLOCKS;
 	v.ioctls = GENMASK_ULL(GREEN_CMD_MAX - 1, 0);
 	v.max_workers = GREEN_MAX_WORKERS;
 	v.shm_size = GREEN_SHM_SIZE;
@@ -1026,10 +1031,22 @@ static long green_ioc_park(struct green_group *g, void __user *uarg)
 	return green_put_arg(uarg, &p, sizeof(p), usize);
 }
 
+/* struct green_wake, also in its first, 8-byte version; @flags allowed. */
+static long green_get_wake(struct green_wake *k, void __user *uarg, u32 flags)
+{
+	long usize = green_get_arg(k, sizeof(*k), GREEN_WAKE_SIZE_VER0, uarg);
+
+	if (usize < 0)
+		return usize;
+	if (k->reserved || (k->flags & ~flags))
+		return -EINVAL;
+	return usize;
+}
+
 static long green_ioc_wake(struct green_group *g, void __user *uarg)
 {
 	struct green_wake k;
-	long usize = GREEN_GET(k, uarg);
+	long usize = green_get_wake(&k, uarg, 0);
 	struct green_worker *w;
 	long ret = 0;
 
@@ -1123,7 +1140,7 @@ static long green_ioc_kick_grant(struct green_group *g, void __user *uarg,
 				 bool kick)
 {
 	struct green_wake k;
-	long usize = GREEN_GET(k, uarg);
+	long usize = green_get_wake(&k, uarg, kick ? 0 : GREEN_GRANT_BLOCKS);
 	struct green_worker *w;
 	long ret = 0;
 
@@ -1139,13 +1156,28 @@ static long green_ioc_kick_grant(struct green_group *g, void __user *uarg,
 		kick_process(w->task);
 	} else {
 		LIST_HEAD(missed);
+		bool stale;
 
-		/* A missed block's pending hold ends with the grant. */
+		/*
+		 * Under g->lock, as the irq_work and a parking spare decide
+		 * about a block: a newer block's decision (grant 0, or missed)
+		 * is made after the hook counted it, so a stale GRANT either
+		 * sees the new count or writes before that decision.
+		 */
 		spin_lock_irq(&g->lock);
-		if (!list_empty(&w->missed_node))
-			list_move(&w->missed_node, &missed);
+		stale = (k.flags & GREEN_GRANT_BLOCKS) &&
+			READ_ONCE(green_slot(w)->blocks) != k.blocks;
+		if (!stale) {
+			/* A missed block's pending hold ends with the grant. */
+			if (!list_empty(&w->missed_node))
+				list_move(&w->missed_node, &missed);
+			WRITE_ONCE(green_slot(w)->grant, 1);
+		}
 		spin_unlock_irq(&g->lock);
-		green_grant_worker(w);
+		if (!stale) {
+			smp_mb();	/* grant before in_wait: kick_sleeper */
+			green_kick_sleeper(w);
+		}
 		green_release_missed(g, &missed);
 	}
 	rcu_read_unlock();
@@ -1238,8 +1270,9 @@ static int green_stats_show(struct seq_file *m, void *unused)
 	green_fill_stats(g, &s);
 	seq_printf(m, "tgid %d\ndead %d\nworkers %u\n", g->tgid,
 		   READ_ONCE(g->dead), s.nr_workers);
-	seq_printf(m, "parks %llu\nwakes %llu\nswitch_tos %llu\nswitch_here %llu\n",
-		   s.parks, s.wakes, s.switch_tos, s.switch_here);
+	seq_printf(m, "parks %llu\nwakes %llu\nswitch_tos %llu\n",
+		   s.parks, s.wakes, s.switch_tos);
+	seq_printf(m, "switch_here %llu\n", s.switch_here);
 	seq_printf(m, "blocks %llu\nunblocks %llu\nhandoffs %llu\n",
 		   s.blocks, s.unblocks, s.handoffs);
 	seq_printf(m, "holds %llu\nkicks %llu\nevents_lost %llu\n",
@@ -1252,6 +1285,33 @@ static int green_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(green_stats);
 
+/* One line per registered worker, for debugging a stuck handoff. */
+static int green_workers_show(struct seq_file *m, void *unused)
+{
+	struct green_group *g = m->private;
+	struct green_worker *w;
+	struct green_slot *slot;
+	u32 id;
+
+	seq_puts(m, "id tid state nolend grant bits in_wait cpu blocks unblocks\n");
+	rcu_read_lock();
+	for (id = 0; id < GREEN_MAX_WORKERS; id++) {
+		w = rcu_dereference(g->workers[id]);
+		if (!w)
+			continue;
+		slot = green_slot(w);
+		seq_printf(m, "%u %d %u %u %u %lx %d %u %llu %llu\n", id,
+			   task_pid_nr(w->task), READ_ONCE(slot->state),
+			   READ_ONCE(slot->nolend), READ_ONCE(slot->grant),
+			   READ_ONCE(w->bits), READ_ONCE(w->in_wait),
+			   READ_ONCE(slot->cpu), READ_ONCE(slot->blocks),
+			   READ_ONCE(slot->unblocks));
+	}
+	rcu_read_unlock();
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(green_workers);
+
 static void green_debugfs_add(struct green_group *g)
 {
 	char name[32];
@@ -1260,6 +1320,8 @@ static void green_debugfs_add(struct green_group *g)
 		 atomic_inc_return(&green_group_seq));
 	g->debugfs = debugfs_create_dir(name, green_debugfs_root);
 	debugfs_create_file("stats", 0444, g->debugfs, g, &green_stats_fops);
+	debugfs_create_file("workers", 0444, g->debugfs, g,
+			    &green_workers_fops);
 }
 
 /* ---------------------------------------------------------------- */

@@ -36,14 +36,31 @@ static struct m *_Atomic by_id[GREEN_MAX_WORKERS];	/* registered Ms */
 static struct green_shm *shm;		/* mapped when holding is on */
 bool config_hold;
 static uint32_t reg_flags = GREEN_REG_NOTIFY;
+static bool grant_blocks;		/* GREEN_FEAT_GRANT_BLOCKS */
 
-/* Let worker @id return to user code (the caller set up its P). */
+/*
+ * Let worker @id return to user code (the caller set up its P). The
+ * worker may be back and blocked again before this runs (a second grant
+ * for one block: sysmon's, say, after the first let it go): a grant word
+ * written then would undo the newer block's handoff (grant 0, or a
+ * pending wait for a spare) and leave the worker's P stuck with it. So
+ * the module writes the word, under its lock, and only if the worker has
+ * not blocked since (GREEN_GRANT_BLOCKS). Without that feature the word
+ * is written here first, as before.
+ */
 static void grant_id(uint32_t id)
 {
 	struct green_wake w = { .size = sizeof(w), .id = id };
 
-	/* The caller's writes (m->p and the P) before the grant word. */
-	__atomic_store_n(&shm->slots[id].grant, 1, __ATOMIC_RELEASE);
+	/* The caller's writes (m->p and the P) before the grant word: the
+	 * ioctl is a full barrier. */
+	if (grant_blocks) {
+		w.flags = GREEN_GRANT_BLOCKS;
+		w.blocks = __atomic_load_n(&shm->slots[id].blocks,
+					   __ATOMIC_ACQUIRE);
+	} else {
+		__atomic_store_n(&shm->slots[id].grant, 1, __ATOMIC_RELEASE);
+	}
 	ioctl(kfd, GREEN_IOC_GRANT, &w);
 }
 
@@ -76,6 +93,7 @@ static int kmod_init(void)
 		return 0;
 	}
 	reg_flags |= GREEN_REG_HOLD;
+	grant_blocks = v.features & GREEN_FEAT_GRANT_BLOCKS;
 	/* Blocks while no spare is parked wait for the next (hold.c). */
 	if (v.features & GREEN_FEAT_WAIT_SPARE)
 		reg_flags |= GREEN_REG_WAIT_SPARE;

@@ -283,6 +283,47 @@ TEST_F(blk, hold_until_grant)
 	EXPECT_LE(1, st.holds);
 }
 
+/*
+ * GREEN_GRANT_BLOCKS: a GRANT answering an older block (the worker has
+ * blocked again since) changes nothing; one for the current block
+ * releases the worker. Without it, a late GRANT would undo the newer
+ * block's handoff and leave its processor stuck (libgreen's hold).
+ */
+TEST_F(blk, stale_grant_is_ignored)
+{
+	struct worker spare, w;
+	pthread_t ts, tw;
+	uint64_t blocks;
+	int id;
+
+	start(_metadata, &spare, &ts, self->fd, -1, 0, 2);
+	while (g_slot_state(self->shm, spare.id) != GREEN_WS_PARKED)
+		usleep(1000);
+	start(_metadata, &w, &tw, self->fd, self->pipe[0],
+	      GREEN_REG_HOLD, 0);
+	id = w.id;
+	ASSERT_TRUE(g_wait_for(&spare.done, 5000));
+	EXPECT_EQ(GREEN_WOKEN_HANDOFF, spare.ret);
+	EXPECT_EQ(0, self->shm->slots[id].grant);
+	blocks = self->shm->slots[id].blocks;
+	EXPECT_LE(1, blocks);
+	ASSERT_EQ(1, write(self->pipe[1], "x", 1));
+	g_sleep_ms(100);
+	EXPECT_EQ(GREEN_WS_HELD, g_slot_state(self->shm, id));
+	/* For an older block: no effect (and no error: it is a race). */
+	EXPECT_EQ(0, g_grant_blocks(self->fd, id, blocks - 1));
+	g_sleep_ms(100);
+	EXPECT_EQ(0, atomic_load(&w.done));
+	EXPECT_EQ(0, self->shm->slots[id].grant);
+	EXPECT_EQ(GREEN_WS_HELD, g_slot_state(self->shm, id));
+	/* For this block: released. */
+	EXPECT_EQ(0, g_grant_blocks(self->fd, id, blocks));
+	ASSERT_TRUE(g_wait_for(&w.done, 5000));
+	EXPECT_EQ(1, w.ret);
+	pthread_join(ts, NULL);
+	pthread_join(tw, NULL);
+}
+
 /* Userspace writes the grant word itself before the worker resumes. */
 TEST_F(blk, hold_pregranted_by_word)
 {

@@ -144,6 +144,7 @@ TEST_F(green, reserved_and_flags)
 	uint32_t id = 0;
 	struct green_wake_batch b = { .size = sizeof(b), .count = 1,
 				      .ids = (uintptr_t)&id, .reserved = 1 };
+	struct green_wake w = { .size = sizeof(w), .reserved = 1 };
 
 	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_VERSION, &v));
 	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_REGISTER, &r));
@@ -165,6 +166,19 @@ TEST_F(green, reserved_and_flags)
 	s.flags = 1u << 20;
 	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_SWITCH_TO, &s));
 	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_WAKE_BATCH, &b));
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_WAKE, &w));
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_GRANT, &w));
+	w.reserved = 0;
+	w.flags = GREEN_GRANT_BLOCKS;		/* GRANT's only */
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_WAKE, &w));
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_KICK, &w));
+	w.flags = 1u << 1;
+	EXPECT_EQ(-EINVAL, g_ioctl(self->fd, GREEN_IOC_GRANT, &w));
+	/* The first version of the struct, without flags and blocks. */
+	w.flags = 0;
+	w.size = GREEN_WAKE_SIZE_VER0;
+	EXPECT_EQ(0, g_ioctl(self->fd, GREEN_IOC_WAKE, &w));
+	EXPECT_EQ(0, g_ioctl(self->fd, GREEN_IOC_GRANT, &w));
 	EXPECT_EQ(0, g_unregister(self->fd));
 }
 
@@ -634,7 +648,20 @@ TEST_F(green, stats_and_debugfs)
 	buf[n] = 0;
 	close(dfd);
 	EXPECT_NE(NULL, strstr(buf, "parks 1\n"));
+	EXPECT_NE(NULL, strstr(buf, "switch_here 0\n"));
 	EXPECT_NE(NULL, strstr(buf, "handoff_ns_log2"));
+
+	/* A line per registered worker: none now, the header alone. */
+	snprintf(path, sizeof(path), "/sys/kernel/debug/green/%s%d/workers",
+		 prefix, best);
+	dfd = open(path, O_RDONLY);
+	ASSERT_LE(0, dfd);
+	n = read(dfd, buf, sizeof(buf) - 1);
+	ASSERT_LT(0, n);
+	buf[n] = 0;
+	close(dfd);
+	EXPECT_EQ(0, strncmp(buf, "id tid state ", 13));
+	EXPECT_EQ(buf + n - 1, strchr(buf, '\n'));
 }
 
 TEST_F(green, mmap_rules)

@@ -86,6 +86,15 @@ static inline int g_wake_cmd(int fd, unsigned long cmd, unsigned int id)
 #define g_kick(fd, id)	g_wake_cmd(fd, GREEN_IOC_KICK, id)
 #define g_grant(fd, id)	g_wake_cmd(fd, GREEN_IOC_GRANT, id)
 
+/* GRANT only if @id's slot still counts @blocks blocks. */
+static inline int g_grant_blocks(int fd, unsigned int id, uint64_t blocks)
+{
+	struct green_wake w = { .size = sizeof(w), .id = id,
+				.flags = GREEN_GRANT_BLOCKS, .blocks = blocks };
+
+	return g_ioctl(fd, GREEN_IOC_GRANT, &w);
+}
+
 static inline int g_wake_batch(int fd, const uint32_t *ids, unsigned int n)
 {
 	struct green_wake_batch b = { .size = sizeof(b), .count = n,

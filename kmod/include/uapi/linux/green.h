@@ -82,11 +82,14 @@ enum {
 #define GREEN_FEAT_BLOCK_NOTIFY	(1ULL << 2)	/* block events, poll, spares */
 #define GREEN_FEAT_HOLD		(1ULL << 3)	/* hold at resume until granted */
 #define GREEN_FEAT_KICK		(1ULL << 4)	/* preemption requests */
-#define GREEN_FEAT_STATS	(1ULL << 5)	/* STATS ioctl and debugfs */
+#define GREEN_FEAT_STATS	(1ULL << 5)	/* STATS ioctl, debugfs files
+						 * green/<tgid>-<n>/stats and
+						 * .../workers (one line each) */
 #define GREEN_FEAT_SHM		(1ULL << 6)	/* mmap of struct green_shm */
 #define GREEN_FEAT_WAIT_SPARE	(1ULL << 7)	/* GREEN_REG_WAIT_SPARE */
 #define GREEN_FEAT_SWITCH_HERE	(1ULL << 8)	/* SWITCH_TO runs the target
 						 * on the caller's CPU */
+#define GREEN_FEAT_GRANT_BLOCKS	(1ULL << 9)	/* GREEN_GRANT_BLOCKS */
 
 /**
  * struct green_version - GREEN_IOC_VERSION: the handshake
@@ -184,19 +187,37 @@ struct green_park {
 
 /**
  * struct green_wake - GREEN_IOC_WAKE, GREEN_IOC_KICK, GREEN_IOC_GRANT
- * @size: sizeof(struct green_wake)
+ * @size: sizeof(struct green_wake), or GREEN_WAKE_SIZE_VER0 (the struct
+ *	without @flags, @reserved and @blocks, all then taken as zero)
  * @id: target worker id
+ * @flags: GRANT: GREEN_GRANT_BLOCKS or 0; WAKE and KICK: must be zero
+ * @reserved: must be zero
+ * @blocks: with GREEN_GRANT_BLOCKS, the target's slot blocks count that
+ *	the grant answers
  *
  * WAKE sets the target's wake token and wakes it if parked.  KICK sets
  * GREEN_SLOT_PREEMPT in the target's slot and kicks it into the kernel
  * if it is running (the runtime checks the flag at safe points).  GRANT
  * sets the target's slot grant word to 1 and releases it if it is held.
  * Any thread of the owning process may call these.
+ *
+ * A GRANT that arrives after its target has resumed and blocked again
+ * would undo the decision about that newer block (grant word back to 1:
+ * the block's processor is never lent).  With GREEN_GRANT_BLOCKS, GRANT
+ * does nothing if the slot's blocks count is no longer @blocks
+ * (GREEN_FEAT_GRANT_BLOCKS).  A runtime that writes the grant word itself
+ * and then calls GRANT to release a held worker wants this.
  */
 struct green_wake {
 	__u32 size;
 	__u32 id;
+	__u32 flags;
+	__u32 reserved;
+	__aligned_u64 blocks;
 };
+
+#define GREEN_WAKE_SIZE_VER0	8
+#define GREEN_GRANT_BLOCKS	(1U << 0)
 
 /**
  * struct green_wake_batch - GREEN_IOC_WAKE_BATCH: WAKE each id in an array
