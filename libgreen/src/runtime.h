@@ -165,6 +165,7 @@ struct m {
 	bool spinning;			/* looking for work, counted */
 	bool in_syscall;		/* between syscall enter and exit */
 	bool exited;			/* left schedule(), sched.lock */
+	bool idle;			/* on sched.midle; sched.lock */
 	bool ready_fifo;		/* g_ready queues at the tail: a batch
 					 * of timers or completions runs in
 					 * the order it became ready */

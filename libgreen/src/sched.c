@@ -275,6 +275,20 @@ static int newm_locked(struct p *p, bool spinning)
 	return 0;
 }
 
+/* The calling M, if it is idle (awake in stopm): off sched.midle. */
+static struct m *midle_take_self_locked(void)
+{
+	struct m *self = m_self(), **pp;
+
+	if (!self || !self->idle)
+		return NULL;
+	for (pp = &sched.midle; *pp != self; pp = &(*pp)->link)
+		;
+	*pp = self->link;
+	self->idle = false;
+	return self;
+}
+
 /*
  * Give an idle P (or @p) to an idle or new M and wake it; sched.lock held.
  * With @spinning, the caller already counted the M in nmspinning.
@@ -303,15 +317,24 @@ static void startm_p_locked(struct p *p, bool spinning)
 			return;
 		}
 	}
-	m = sched.midle;
+	/*
+	 * A spare woken by green.ko hands the blocked worker's P to itself:
+	 * it is awake and idle, and waking another M would cost a second
+	 * wakeup (a cross-CPU one, most likely) before the P's tasks run.
+	 */
+	m = midle_take_self_locked();
 	if (!m) {
-		if (newm_locked(p, spinning)) {
-			pidleput(p);
-			goto undo;
+		m = sched.midle;
+		if (!m) {
+			if (newm_locked(p, spinning)) {
+				pidleput(p);
+				goto undo;
+			}
+			return;
 		}
-		return;
+		sched.midle = m->link;
+		m->idle = false;
 	}
-	sched.midle = m->link;
 	m->spinning = spinning;
 	atomic_store_explicit(&m->nextp, p, memory_order_release);
 	atomic_fetch_add_explicit(&sched.worker_wakes, 1,
@@ -441,6 +464,7 @@ static void stopm(struct m *m)
 	}
 	m->link = sched.midle;
 	sched.midle = m;
+	m->idle = true;
 	deadlock_idle_locked();	/* the last M idle: deadlock.c */
 	mutex_unlock(&sched.lock);
 	atomic_fetch_add_explicit(&sched.worker_parks, 1,
@@ -860,6 +884,7 @@ void sched_shutdown(void)
 	atomic_store(&sched.shutdown, true);
 	while ((m = sched.midle)) {
 		sched.midle = m->link;
+		m->idle = false;
 		parker->unpark(m);
 	}
 	hold_shutdown_locked();
