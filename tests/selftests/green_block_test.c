@@ -249,6 +249,23 @@ TEST_F(blk, spare_takes_over)
 	EXPECT_EQ(st.handoffs, sum);
 }
 
+/*
+ * A spare parks, then a HOLD worker blocks reading @rfd: the spare is
+ * woken for the block and takes its CPU, so the worker's grant word is 0.
+ */
+static void handed_off(struct __test_metadata *_metadata, int fd,
+		       struct green_shm *shm, int rfd, struct worker *spare,
+		       pthread_t *ts, struct worker *w, pthread_t *tw)
+{
+	start(_metadata, spare, ts, fd, -1, 0, 2);
+	while (g_slot_state(shm, spare->id) != GREEN_WS_PARKED)
+		usleep(1000);
+	start(_metadata, w, tw, fd, rfd, GREEN_REG_HOLD, 0);
+	ASSERT_TRUE(g_wait_for(&spare->done, 5000));
+	EXPECT_EQ(GREEN_WOKEN_HANDOFF, spare->ret);
+	EXPECT_EQ(0, shm->slots[w->id].grant);
+}
+
 /* A HOLD worker whose CPU went to a spare waits for GRANT. */
 TEST_F(blk, hold_until_grant)
 {
@@ -258,15 +275,9 @@ TEST_F(blk, hold_until_grant)
 	uint64_t t_grant;
 	int id;
 
-	start(_metadata, &spare, &ts, self->fd, -1, 0, 2);
-	while (g_slot_state(self->shm, spare.id) != GREEN_WS_PARKED)
-		usleep(1000);
-	start(_metadata, &w, &tw, self->fd, self->pipe[0],
-	      GREEN_REG_HOLD, 0);
+	handed_off(_metadata, self->fd, self->shm, self->pipe[0], &spare, &ts,
+		   &w, &tw);
 	id = w.id;
-	ASSERT_TRUE(g_wait_for(&spare.done, 5000));
-	EXPECT_EQ(GREEN_WOKEN_HANDOFF, spare.ret);
-	EXPECT_EQ(0, self->shm->slots[id].grant);
 	ASSERT_EQ(1, write(self->pipe[1], "x", 1));
 	/* the read completes in the kernel but the worker is held */
 	g_sleep_ms(200);
@@ -296,15 +307,9 @@ TEST_F(blk, stale_grant_is_ignored)
 	uint64_t blocks;
 	int id;
 
-	start(_metadata, &spare, &ts, self->fd, -1, 0, 2);
-	while (g_slot_state(self->shm, spare.id) != GREEN_WS_PARKED)
-		usleep(1000);
-	start(_metadata, &w, &tw, self->fd, self->pipe[0],
-	      GREEN_REG_HOLD, 0);
+	handed_off(_metadata, self->fd, self->shm, self->pipe[0], &spare, &ts,
+		   &w, &tw);
 	id = w.id;
-	ASSERT_TRUE(g_wait_for(&spare.done, 5000));
-	EXPECT_EQ(GREEN_WOKEN_HANDOFF, spare.ret);
-	EXPECT_EQ(0, self->shm->slots[id].grant);
 	blocks = self->shm->slots[id].blocks;
 	EXPECT_LE(1, blocks);
 	ASSERT_EQ(1, write(self->pipe[1], "x", 1));

@@ -493,9 +493,12 @@ static void *place_b(void *arg)
 	return NULL;
 }
 
-/* Returns green_group_stats.switch_here, or -1 (test skipped or failed). */
+/*
+ * B may run on CPU 0 and, with @b_anywhere, on CPU 1 too. Returns
+ * green_group_stats.switch_here, or -1 when skipped (one CPU).
+ */
 static long place_run(struct __test_metadata *_metadata, int fd,
-		      struct place *pl)
+		      struct place *pl, bool b_anywhere)
 {
 	struct green_group_stats st;
 	cpu_set_t one, old;
@@ -503,7 +506,10 @@ static long place_run(struct __test_metadata *_metadata, int fd,
 	int i;
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
-		return -1;
+		SKIP(return -1, "needs 2 CPUs");
+	CPU_SET(0, &pl->b_mask);
+	if (b_anywhere)
+		CPU_SET(1, &pl->b_mask);
 	CPU_ZERO(&one);
 	CPU_SET(1, &one);
 	pl->fd = fd;
@@ -531,13 +537,10 @@ static long place_run(struct __test_metadata *_metadata, int fd,
 TEST_F(green, switch_to_here)
 {
 	struct place pl = { 0 };
-	long here;
+	long here = place_run(_metadata, self->fd, &pl, true);
 
-	CPU_SET(0, &pl.b_mask);
-	CPU_SET(1, &pl.b_mask);
-	here = place_run(_metadata, self->fd, &pl);
 	if (here < 0)
-		SKIP(return, "needs 2 CPUs");
+		return;
 	/*
 	 * The first switch finds B parked and narrows it. Later ones need
 	 * not: on a preemptible kernel, B waking A is preempted by it before
@@ -554,27 +557,16 @@ TEST_F(green, switch_to_here)
 TEST_F(green, switch_to_anycpu)
 {
 	struct place pl = { .flags = GREEN_SWITCH_ANYCPU };
-	long here;
 
-	CPU_SET(0, &pl.b_mask);
-	CPU_SET(1, &pl.b_mask);
-	here = place_run(_metadata, self->fd, &pl);
-	if (here < 0)
-		SKIP(return, "needs 2 CPUs");
-	EXPECT_EQ(0, here);
+	EXPECT_GE(0, place_run(_metadata, self->fd, &pl, true));
 }
 
 /* B may not run on A's CPU: it stays where it may run, mask untouched. */
 TEST_F(green, switch_to_not_allowed_here)
 {
 	struct place pl = { 0 };
-	long here;
 
-	CPU_SET(0, &pl.b_mask);
-	here = place_run(_metadata, self->fd, &pl);
-	if (here < 0)
-		SKIP(return, "needs 2 CPUs");
-	EXPECT_EQ(0, here);
+	EXPECT_GE(0, place_run(_metadata, self->fd, &pl, false));
 	EXPECT_EQ(0, pl.on_1);
 }
 
@@ -601,11 +593,30 @@ TEST_F(green, kick_and_grant)
 	munmap(shm, GREEN_SHM_SIZE);
 }
 
+/* Read the group's debugfs file @name (green/<prefix><n>/<name>). */
+static int read_debugfs(struct __test_metadata *_metadata, const char *prefix,
+			int n, const char *name, char *buf, size_t size)
+{
+	char path[128];
+	int fd, len;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/green/%s%d/%s",
+		 prefix, n, name);
+	fd = open(path, O_RDONLY);
+	EXPECT_LE(0, fd);
+	len = fd < 0 ? -1 : read(fd, buf, size - 1);
+	EXPECT_LT(0, len);
+	buf[len > 0 ? len : 0] = 0;
+	if (fd >= 0)
+		close(fd);
+	return len;
+}
+
 TEST_F(green, stats_and_debugfs)
 {
 	struct green_group_stats st;
-	char path[128], prefix[32], buf[4096];
-	int id, dfd, n, best;
+	char prefix[32], buf[4096];
+	int id, n, best;
 	struct dirent *de;
 	DIR *dir;
 
@@ -639,27 +650,13 @@ TEST_F(green, stats_and_debugfs)
 	}
 	closedir(dir);
 	ASSERT_LE(0, best);
-	snprintf(path, sizeof(path), "/sys/kernel/debug/green/%s%d/stats",
-		 prefix, best);
-	dfd = open(path, O_RDONLY);
-	ASSERT_LE(0, dfd);
-	n = read(dfd, buf, sizeof(buf) - 1);
-	ASSERT_LT(0, n);
-	buf[n] = 0;
-	close(dfd);
+	n = read_debugfs(_metadata, prefix, best, "stats", buf, sizeof(buf));
 	EXPECT_NE(NULL, strstr(buf, "parks 1\n"));
 	EXPECT_NE(NULL, strstr(buf, "switch_here 0\n"));
 	EXPECT_NE(NULL, strstr(buf, "handoff_ns_log2"));
 
 	/* A line per registered worker: none now, the header alone. */
-	snprintf(path, sizeof(path), "/sys/kernel/debug/green/%s%d/workers",
-		 prefix, best);
-	dfd = open(path, O_RDONLY);
-	ASSERT_LE(0, dfd);
-	n = read(dfd, buf, sizeof(buf) - 1);
-	ASSERT_LT(0, n);
-	buf[n] = 0;
-	close(dfd);
+	n = read_debugfs(_metadata, prefix, best, "workers", buf, sizeof(buf));
 	EXPECT_EQ(0, strncmp(buf, "id tid state ", 13));
 	EXPECT_EQ(buf + n - 1, strchr(buf, '\n'));
 }
