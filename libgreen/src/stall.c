@@ -132,20 +132,44 @@ static void chain(int sig, siginfo_t *si, void *uc)
 	}
 }
 
+/*
+ * Where the return address of the interrupted function is when rbp does
+ * not (yet, or any more) point at its frame: at its first instruction
+ * (endbr64 or push %rbp) and at its ret it is on top of the stack, after
+ * the push it is one word above. 0 elsewhere: the walk finds it via rbp.
+ */
+DEBUG_NOSAN static uintptr_t frameless_ret(uintptr_t pc, uintptr_t sp)
+{
+	const volatile uint8_t *ip = (const volatile uint8_t *)pc;
+	const volatile uintptr_t *top = (const volatile uintptr_t *)sp;
+
+	if (ip[0] == 0xc3 || ip[0] == 0x55 ||
+	    (ip[0] == 0xf3 && ip[1] == 0x0f && ip[2] == 0x1e && ip[3] == 0xfa))
+		return top[0];
+	if (ip[0] == 0x48 && ip[1] == 0x89 && ip[2] == 0xe5)
+		return top[1];
+	return 0;
+}
+
 /* Walk the frames the signal interrupted, if they are the task's. */
 DEBUG_NOSAN static int walk_interrupted(struct g *g, const ucontext_t *uc)
 {
 	const greg_t *r = uc->uc_mcontext.gregs;
-	uintptr_t lo, hi, sp = (uintptr_t)r[REG_RSP];
+	uintptr_t lo, hi, sp = (uintptr_t)r[REG_RSP], ret;
 
 	if (m_self()->curg != g || !g->stack)
 		return -1;
 	lo = (uintptr_t)g->stack->lo;
 	hi = lo + g->stack->size;
-	if (sp < lo || sp >= hi)
+	if (sp < lo || sp >= hi - 2 * sizeof(uintptr_t))
 		return -1;
-	return bt_walk((uintptr_t)r[REG_RIP], (uintptr_t)r[REG_RBP], sp, hi,
-		       req.pcs, BT_MAX);
+	ret = frameless_ret((uintptr_t)r[REG_RIP], sp);
+	if (!ret)
+		return bt_walk((uintptr_t)r[REG_RIP], (uintptr_t)r[REG_RBP],
+			       sp, hi, req.pcs, BT_MAX);
+	req.pcs[0] = (uintptr_t)r[REG_RIP];
+	return 1 + bt_walk(ret, (uintptr_t)r[REG_RBP], sp, hi, req.pcs + 1,
+			   BT_MAX - 1);
 }
 
 static void on_sigurg(int sig, siginfo_t *si, void *uc)
