@@ -275,6 +275,18 @@ static int newm_locked(struct p *p, bool spinning)
 	return 0;
 }
 
+/* The first idle M, off sched.midle, or NULL; sched.lock held. */
+static struct m *midle_pop_locked(void)
+{
+	struct m *m = sched.midle;
+
+	if (m) {
+		sched.midle = m->link;
+		m->idle = false;
+	}
+	return m;
+}
+
 /* The calling M, if it is idle (awake in stopm): off sched.midle. */
 static struct m *midle_take_self_locked(void)
 {
@@ -323,17 +335,14 @@ static void startm_p_locked(struct p *p, bool spinning)
 	 * wakeup (a cross-CPU one, most likely) before the P's tasks run.
 	 */
 	m = midle_take_self_locked();
+	if (!m)
+		m = midle_pop_locked();
 	if (!m) {
-		m = sched.midle;
-		if (!m) {
-			if (newm_locked(p, spinning)) {
-				pidleput(p);
-				goto undo;
-			}
-			return;
+		if (newm_locked(p, spinning)) {
+			pidleput(p);
+			goto undo;
 		}
-		sched.midle = m->link;
-		m->idle = false;
+		return;
 	}
 	m->spinning = spinning;
 	atomic_store_explicit(&m->nextp, p, memory_order_release);
@@ -882,11 +891,8 @@ void sched_shutdown(void)
 
 	mutex_lock(&sched.lock);
 	atomic_store(&sched.shutdown, true);
-	while ((m = sched.midle)) {
-		sched.midle = m->link;
-		m->idle = false;
+	while ((m = midle_pop_locked()))
 		parker->unpark(m);
-	}
 	hold_shutdown_locked();
 	for (i = 0; i < sched.nprocs; i++)
 		if (sched.allp[i].poll_m)
