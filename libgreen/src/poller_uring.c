@@ -459,6 +459,17 @@ static void uring_wait(struct p *p, int64_t deadline)
 	    __atomic_load_n(r->ring.cq.khead, __ATOMIC_ACQUIRE))
 		return;
 	/*
+	 * A cancel queued while a kick was already on its way sent none of
+	 * its own; if that kick was then reaped after submit_cancels() had
+	 * looked, nothing would wake us for it. Return instead: the holder
+	 * submits it at its next reap. The fence orders reap_cqes()'s clear
+	 * of kicked before this load, against cancel_queue()'s store and
+	 * uring_kick()'s exchange (store buffering).
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (__atomic_load_n(&r->cancelq, __ATOMIC_RELAXED))
+		return;
+	/*
 	 * Valgrind runs one thread at a time and does not let go while one
 	 * sits in io_uring_enter: wait in short slices there.
 	 */
