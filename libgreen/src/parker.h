@@ -28,6 +28,8 @@ struct parker_ops {
 	 */
 	struct m *(*park)(struct m *m);
 	void (*unpark)(struct m *m);
+	/* A registered worker's blocks are told to parked spares (park). */
+	bool notifies;
 	/*
 	 * green.ko's held resume (hold.c); NULL where the backend has none.
 	 * A worker that blocked while a spare was woken for it is frozen:

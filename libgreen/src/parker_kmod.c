@@ -12,7 +12,7 @@
  * once and says which worker blocked. If that worker's task is inside
  * green_syscall_enter/exit, the spare hands its processor on right away
  * instead of after sysmon's 20 us (syscall_handoff). With the held-resume
- * protocol (GREEN_REG_HOLD, on unless GREEN_HOLD=0), a block anywhere else
+ * protocol (GREEN_REG_HOLD, with GREEN_HOLD=1), a block anywhere else
  * freezes the worker until the runtime grants it, and its processor may
  * be lent meanwhile (hold.c); the worker's slot in the module's shared
  * memory says whether it is still blocked. A worker that cannot
@@ -231,7 +231,8 @@ const struct parker_ops *parker_kmod_pick(void)
 	.thread_init = kmod_thread_init,	\
 	.thread_fini = kmod_thread_fini,	\
 	.park = kmod_park,			\
-	.unpark = kmod_unpark
+	.unpark = kmod_unpark,			\
+	.notifies = true
 
 const struct parker_ops parker_kmod_hold = {
 	KMOD_PARKER_OPS,

@@ -222,6 +222,7 @@ struct sched {
 	struct p *pidle;		/* idle processors */
 	_Atomic int npidle;
 	struct m *midle;		/* idle worker threads */
+	_Atomic int nmidle;		/* how many; read without the lock */
 	struct m *held;			/* frozen by green.ko, want a P (hold.c) */
 	_Atomic int nheld;
 	struct m *allm;

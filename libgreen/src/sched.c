@@ -283,6 +283,8 @@ static struct m *midle_pop_locked(void)
 	if (m) {
 		sched.midle = m->link;
 		m->idle = false;
+		atomic_fetch_sub_explicit(&sched.nmidle, 1,
+					  memory_order_relaxed);
 	}
 	return m;
 }
@@ -298,6 +300,7 @@ static struct m *midle_take_self_locked(void)
 		;
 	*pp = self->link;
 	self->idle = false;
+	atomic_fetch_sub_explicit(&sched.nmidle, 1, memory_order_relaxed);
 	return self;
 }
 
@@ -474,6 +477,7 @@ static void stopm(struct m *m)
 	m->link = sched.midle;
 	sched.midle = m;
 	m->idle = true;
+	atomic_fetch_add_explicit(&sched.nmidle, 1, memory_order_relaxed);
 	deadlock_idle_locked();	/* the last M idle: deadlock.c */
 	mutex_unlock(&sched.lock);
 	atomic_fetch_add_explicit(&sched.worker_parks, 1,
@@ -1025,6 +1029,7 @@ static void sched_fini(void)
 	sched.nprocs = 0;
 	sched.pidle = NULL;
 	sched.midle = NULL;
+	atomic_store(&sched.nmidle, 0);
 	sched.gq.head = NULL;
 	sched.gq.tail = NULL;
 	sched.nm = 0;

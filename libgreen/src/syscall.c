@@ -14,7 +14,9 @@
  * and sysmon retake.
  *
  * sysmon polls every SYSMON_TICK_NS while some P is in a syscall, and
- * sleeps on a futex otherwise; green_syscall_enter wakes it. Go's sysmon
+ * sleeps on a futex otherwise; green_syscall_enter wakes it, unless
+ * green.ko will tell a parked spare the instant the call blocks (the
+ * spare then hands the P on: syscall_handoff). Go's sysmon
  * polls with a back-off up to 10 ms instead, so its handoff can take that
  * long; an idle libgreen process does not wake at all.
  */
@@ -28,6 +30,7 @@
 
 #include "debug.h"
 #include "green.h"
+#include "parker.h"
 #include "runtime.h"
 
 #define SYSCALL_RETAKE_NS 20000		/* 20 us, as Go */
@@ -59,6 +62,21 @@ void sysmon_wake(void)
 		futex_wake(&sched.sysmon_idle);
 }
 
+/*
+ * Will green.ko tell a spare at once if @m blocks? It does for a
+ * registered worker while an M is parked, so sysmon need not be woken
+ * for the call: it would tick every 20 us on a CPU the spare and the
+ * other tasks want. A call that runs long without blocking is then
+ * retaken at sysmon's next look (SYSMON_BUSY_NS at the latest), as Go's
+ * backed-off sysmon would; a spare taken between this test and the
+ * block is the same case.
+ */
+static bool spare_told(struct m *m)
+{
+	return parker->notifies && m->park_id >= 0 &&
+	       atomic_load_explicit(&sched.nmidle, memory_order_relaxed) > 0;
+}
+
 void green_syscall_enter(void)
 {
 	struct m *m = m_self();
@@ -72,7 +90,8 @@ void green_syscall_enter(void)
 	atomic_store_explicit(&p->syscall_when, now_ns(), memory_order_release);
 	atomic_store(&p->sys_m, m);
 	atomic_store(&p->status, P_SYSCALL);
-	sysmon_wake();
+	if (!spare_told(m))
+		sysmon_wake();
 }
 
 void green_syscall_exit(void)
