@@ -241,6 +241,7 @@ struct sched {
 	enum stack_guard_mode guard_mode;
 
 	_Atomic uint32_t sysmon_idle;	/* 0, SYSMON_SLEEPS or _NAPS */
+	_Atomic bool sysmon_deep;	/* sleeps SYSMON_IDLE_NS (syscall.c) */
 	_Atomic uint64_t wait_clock;	/* ns; wait.c wait_clock_tick */
 	pthread_t sysmon;
 

@@ -74,7 +74,23 @@ void sysmon_wake(void)
 static bool spare_told(struct m *m)
 {
 	return parker->notifies && m->park_id >= 0 &&
-	       atomic_load_explicit(&sched.nmidle, memory_order_relaxed) > 0;
+	       atomic_load_explicit(&sched.nmidle, memory_order_relaxed) > 0 &&
+	       !atomic_load(&sched.sysmon_deep);
+}
+
+/*
+ * How long sysmon may sleep: SYSMON_IDLE_NS only while every P is idle,
+ * and spare_told() then wakes it for every marked call. Dekker with the
+ * caller's P, counted busy before its call: one of the two sees the other.
+ */
+static long sysmon_bound(void)
+{
+	atomic_store(&sched.sysmon_deep, true);
+	if (atomic_load(&sched.npidle) < sched.nprocs) {
+		atomic_store(&sched.sysmon_deep, false);
+		return SYSMON_BUSY_NS;
+	}
+	return SYSMON_IDLE_NS;
 }
 
 void green_syscall_enter(void)
@@ -228,9 +244,8 @@ static void *sysmon_main(void *arg)
 			continue;
 		}
 		futex_wait(&sched.sysmon_idle, SYSMON_SLEEPS,
-			   debug_sysmon_sleep(atomic_load(&sched.npidle) <
-					      sched.nprocs ? SYSMON_BUSY_NS :
-					      SYSMON_IDLE_NS));
+			   debug_sysmon_sleep(sysmon_bound()));
+		atomic_store(&sched.sysmon_deep, false);
 		/* Woken (the waker cleared the word), maybe for a deferral. */
 		if (!atomic_exchange(&sched.sysmon_idle, 0))
 			linger = BACKSTOP_LINGER;

@@ -84,6 +84,83 @@ TEST(blocked_task_loses_its_processor)
 	close(pp.fd[1]);
 }
 
+/* ---- a marked call that never blocks still loses its processor ---- */
+
+struct spin {
+	green_wg_t wg;
+	int in_call, other_ran, other_saw_call;
+	long warm_rounds;
+	uint64_t spun_ns;
+};
+
+static void spin_other(void *arg)
+{
+	struct spin *s = arg;
+
+	s->other_saw_call = __atomic_load_n(&s->in_call, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&s->other_ran, 1, __ATOMIC_RELEASE);
+	green_wg_done(&s->wg);
+}
+
+/* Busy in the call until the other task has run (10 s at most). */
+static void spin_in_call(void *arg)
+{
+	struct spin *s = arg;
+	uint64_t t0 = mono_ns();
+
+	green_syscall_enter();
+	__atomic_store_n(&s->in_call, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&s->other_ran, __ATOMIC_ACQUIRE) &&
+	       mono_ns() - t0 < 10000000000ULL)
+		;
+	s->spun_ns = mono_ns() - t0;
+	__atomic_store_n(&s->in_call, 0, __ATOMIC_RELEASE);
+	green_syscall_exit();
+	green_wg_done(&s->wg);
+}
+
+static void warm_sleeper(void *arg)
+{
+	green_syscall_enter();
+	usleep(2000);
+	green_syscall_exit();
+	green_wg_done(arg);
+}
+
+static void spin_main(void *arg)
+{
+	struct spin *s = arg;
+	long i;
+
+	/* Blocking calls first leave a second worker idle, a spare: with
+	 * green.ko, enter then leaves sysmon asleep (syscall.c). */
+	for (i = 0; i < s->warm_rounds; i++) {
+		green_wg_add(&s->wg, 1);
+		green_go(warm_sleeper, &s->wg);
+		green_wg_wait(&s->wg);
+	}
+	green_wg_add(&s->wg, 2);
+	green_go(spin_other, s);
+	green_go(spin_in_call, s);	/* runnext: runs first */
+	green_wg_wait(&s->wg);
+}
+
+/*
+ * One processor: a task busy inside a marked call without ever blocking
+ * (so green.ko has nothing to report) is still overtaken by sysmon, and
+ * the other task runs while it is in the call.
+ */
+TEST(busy_marked_call_loses_its_processor)
+{
+	struct spin s = { .wg = GREEN_WG_INIT, .warm_rounds = 3 };
+
+	setenv("GREEN_PROCS", "1", 1);
+	ASSERT_EQ(0, green_run(spin_main, &s));
+	EXPECT_EQ(1, s.other_ran);
+	EXPECT_EQ(1, s.other_saw_call);
+	TH_LOG("the other task ran %.1f us into the call", s.spun_ns / 1e3);
+}
+
 /* Short calls keep their processor: no handoff for a fast syscall. */
 static void quick_calls(void *arg)
 {

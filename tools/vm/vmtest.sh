@@ -224,7 +224,16 @@ ACCEL_OPTS=(-accel tcg)
 [ "$ACCEL" = kvm ] && ACCEL_OPTS=(-accel kvm -cpu host)
 # A monitor on a local TCP port lets the stall watchdog below read the
 # vCPUs' registers when the guest stops making progress.
-MONPORT=$((20000 + $$ % 20000))
+# Below the ephemeral range (32768 up by default), where an outgoing
+# connection could hold it, and skipping ports in use: a taken port would
+# stop QEMU, and the run would skip as if QEMU could not start.
+port_busy() {
+	grep -qi "$(printf ':%04X ' "$1")" /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+MONPORT=$((10000 + $$ % 20000))
+while port_busy "$MONPORT"; do
+	MONPORT=$((10000 + (MONPORT - 10000 + 7919) % 20000))
+done
 : >"$LOG"
 stall_watch() {	# no serial output for STALL seconds: dump vCPUs, kill QEMU
 	local last now size=-1 quiet=0
