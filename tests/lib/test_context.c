@@ -564,7 +564,6 @@ enum { IOC_READERS = 16 };
 
 struct ioc {
 	green_wg_t wg;
-	green_ctx_t *ctx;
 	int pipes[IOC_READERS][2];
 	int started;
 	long rounds, bad;
