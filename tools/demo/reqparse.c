@@ -229,5 +229,14 @@ void rp_next(struct reqparser *rp)
 {
 	rp->started = false;
 	rp->headers_done = false;
+	/*
+	 * http-parser counts a chunked request's trailer bytes against the
+	 * header limit and, when the trailer's end came in a later read than
+	 * its start, does not zero the count at the end of the message: the
+	 * next request would then start with them counted and get a 431
+	 * that the same bytes read at once do not (found by the fuzzer;
+	 * corpus/regress-trailer-count). Each request starts from zero.
+	 */
+	rp->p.nread = 0;
 	http_parser_pause(&rp->p, 0);
 }
