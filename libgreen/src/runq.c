@@ -51,15 +51,22 @@ void runqput(struct p *p, struct g *g, bool next)
 		 * Only the owner fills runnext; thieves only empty it. Empty,
 		 * it stays so until we store: no locked exchange needed.
 		 */
-		if (!atomic_load_explicit(&p->runnext, memory_order_relaxed)) {
+		struct g *old = atomic_load_explicit(&p->runnext,
+						     memory_order_relaxed);
+
+		if (!old || sched.nprocs == 1) {
+			/* No thief can take @old meanwhile (none at all on 1 P). */
 			atomic_store_explicit(&p->runnext, g,
 					      memory_order_release);
-			return;
+			if (!old)
+				return;
+			g = old;
+		} else {
+			g = atomic_exchange_explicit(&p->runnext, g,
+						     memory_order_acq_rel);
+			if (!g)
+				return;
 		}
-		g = atomic_exchange_explicit(&p->runnext, g,
-					     memory_order_acq_rel);
-		if (!g)
-			return;
 	}
 	for (;;) {
 		h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
