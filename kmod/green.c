@@ -43,8 +43,8 @@
  *    no WF_CURRENT_CPU, WF_SYNC still prefers an idle CPU, and under TCG it
  *    measured bimodal (2-5 ms round trips when the idle CPU pulled the
  *    wakee).  For block handoffs (irq_work, no sleeping allowed) the
- *    runtime keeps per-CPU spares: the irq_work prefers a spare that parked
- *    on the blocked worker's CPU.
+ *    irq_work prefers a spare that parked on the blocked worker's CPU, and
+ *    starts the spare's wakeup from that CPU, now idle (green_wake_here).
  * 3. Block detection: the preempt notifier's sched_out runs with the rq
  *    lock held and interrupts off.  current->on_rq == 0 there means a real
  *    block (a preemption leaves it on the runqueue).  Excluded: the
@@ -477,6 +477,30 @@ static void green_hist_add(struct green_group *g, u64 ns)
 					  GREEN_HIST_BUCKETS - 1)]);
 }
 
+/*
+ * Wake spare @t onto this CPU, which its blocked worker just left idle.
+ * From irq_work a module can neither narrow @t's CPUs (that may sleep)
+ * nor pass WF_CURRENT_CPU (6.1 has none), so it does what the kernel's
+ * NUMA swap does for a task that is not running: sets the CPU the wakeup
+ * starts from (wake_cpu), under the pi_lock that try_to_wake_up() reads
+ * it under.  The scheduler still decides (it takes this CPU when idle)
+ * and migrates @t the usual way; left alone it would pick @t's previous
+ * CPU, and waking that idle CPU costs more than the whole handoff (2-3x
+ * under TCG).
+ */
+static void green_wake_here(struct task_struct *t, u32 cpu)
+{
+	unsigned long flags;
+
+	if (cpu == raw_smp_processor_id()) {
+		raw_spin_lock_irqsave(&t->pi_lock, flags);
+		if (!READ_ONCE(t->on_rq) && cpumask_test_cpu(cpu, t->cpus_ptr))
+			t->wake_cpu = cpu;
+		raw_spin_unlock_irqrestore(&t->pi_lock, flags);
+	}
+	wake_up_process(t);
+}
+
 /* Called with g->lock held.  Returns true if a spare took the CPU. */
 static bool green_handoff_locked(struct green_group *g, struct green_worker *w)
 {
@@ -497,7 +521,7 @@ static bool green_handoff_locked(struct green_group *g, struct green_worker *w)
 		if (atomic_cmpxchg(&pick->token, GREEN_TOKEN_NONE,
 				   GREEN_WOKEN_HANDOFF) != GREEN_TOKEN_NONE)
 			continue;	/* already woken by somebody else */
-		wake_up_process(pick->task);
+		green_wake_here(pick->task, cpu);
 		return true;
 	}
 	return false;

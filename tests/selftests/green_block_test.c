@@ -249,6 +249,97 @@ TEST_F(blk, spare_takes_over)
 	EXPECT_EQ(st.handoffs, sum);
 }
 
+#define BPLACE_TRIES 20
+
+/* A spare that last ran on CPU 1, then a worker on CPU 0 that blocks. */
+struct bplace {
+	int fd, rfd;
+	cpu_set_t all;		/* the test's CPUs before it pinned itself */
+	atomic_int id, done;
+	int cpu_parked;		/* where the spare went to sleep */
+	int cpu_woke;		/* where it ran once woken */
+	int ret;
+};
+
+static void pin_to(int cpu)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+}
+
+static void *bplace_spare(void *arg)
+{
+	struct bplace *b = arg;
+
+	pin_to(1);
+	atomic_store(&b->id, g_register(b->fd, 0));
+	/* Allowed everywhere again, but CPU 1 stays its previous CPU. */
+	sched_setaffinity(0, sizeof(b->all), &b->all);
+	b->cpu_parked = sched_getcpu();
+	b->ret = g_park(b->fd, 10000 * MS, GREEN_PARK_SPARE, NULL);
+	b->cpu_woke = sched_getcpu();
+	atomic_store(&b->done, 1);
+	g_unregister(b->fd);
+	return NULL;
+}
+
+static void *bplace_worker(void *arg)
+{
+	struct bplace *b = arg;
+	char c;
+
+	pin_to(0);
+	g_register(b->fd, GREEN_REG_NOTIFY);
+	if (read(b->rfd, &c, 1) != 1)
+		b->ret = -1;
+	g_unregister(b->fd);
+	return NULL;
+}
+
+/*
+ * The spare woken for a block runs on the CPU the block left idle, not
+ * on its own previous CPU (an idle one too, and costlier to wake).
+ */
+TEST_F(blk, spare_wakes_on_blocked_cpu)
+{
+	int i, valid = 0, here = 0;
+	cpu_set_t old;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs 2 CPUs");
+	sched_getaffinity(0, sizeof(old), &old);
+	if (!CPU_ISSET(0, &old) || !CPU_ISSET(1, &old))
+		SKIP(return, "needs CPUs 0 and 1");
+	pin_to(1);	/* keep CPU 0 to the worker */
+	for (i = 0; i < BPLACE_TRIES; i++) {
+		struct bplace b = { .fd = self->fd, .rfd = self->pipe[0],
+				    .all = old };
+		pthread_t ts, tw;
+
+		atomic_store(&b.id, -1);
+		ASSERT_EQ(0, pthread_create(&ts, NULL, bplace_spare, &b));
+		while (atomic_load(&b.id) < 0 ||
+		       g_slot_state(self->shm, atomic_load(&b.id)) !=
+		       GREEN_WS_PARKED)
+			usleep(1000);
+		ASSERT_EQ(0, pthread_create(&tw, NULL, bplace_worker, &b));
+		ASSERT_TRUE(g_wait_for(&b.done, 5000));
+		ASSERT_EQ(1, write(self->pipe[1], "x", 1));
+		pthread_join(tw, NULL);
+		pthread_join(ts, NULL);
+		EXPECT_EQ(GREEN_WOKEN_HANDOFF, b.ret);
+		valid += b.cpu_parked == 1;
+		here += b.cpu_parked == 1 && b.cpu_woke == 0;
+	}
+	sched_setaffinity(0, sizeof(old), &old);
+	TH_LOG("%d of %d spares parked on CPU 1 woke on CPU 0", here, valid);
+	EXPECT_LE(BPLACE_TRIES / 2, valid);
+	EXPECT_LE(valid * 3 / 4, here);
+}
+
 /*
  * A spare parks, then a HOLD worker blocks reading @rfd: the spare is
  * woken for the block and takes its CPU, so the worker's grant word is 0.
