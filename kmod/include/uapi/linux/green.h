@@ -8,7 +8,8 @@
  * CPU to each other (SWITCH_TO), and the group learns at once when a
  * registered worker blocks in the kernel: an event is written to the group's
  * shared memory (mmap of the fd), the fd becomes readable (POLLIN) and a
- * parked spare worker is woken.  See kmod/green.c for the design essay.
+ * parked spare worker is woken, preferably on the CPU the blocked worker
+ * left idle.  See kmod/green.c for the design essay.
  *
  * Every ioctl takes a pointer to a struct whose first field is
  * "__u32 size" = sizeof() the struct as the caller knows it.  Newer kernels
