@@ -255,10 +255,12 @@ TEST_F(blk, spare_takes_over)
 struct bplace {
 	int fd, rfd;
 	cpu_set_t all;		/* the test's CPUs before it pinned itself */
-	atomic_int id, done;
+	atomic_int ready, done;
+	int id;			/* the spare's worker id, or -errno */
 	int cpu_parked;		/* where the spare went to sleep */
 	int cpu_woke;		/* where it ran once woken */
-	int ret;
+	int ret;		/* its PARK's */
+	int read_ret;		/* the worker's read(2)'s */
 };
 
 static void pin_to(int cpu)
@@ -275,7 +277,10 @@ static void *bplace_spare(void *arg)
 	struct bplace *b = arg;
 
 	pin_to(1);
-	atomic_store(&b->id, g_register(b->fd, 0));
+	b->id = g_register(b->fd, 0);
+	atomic_store(&b->ready, 1);
+	if (b->id < 0)
+		return NULL;
 	/* Allowed everywhere again, but CPU 1 stays its previous CPU. */
 	sched_setaffinity(0, sizeof(b->all), &b->all);
 	b->cpu_parked = sched_getcpu();
@@ -293,8 +298,7 @@ static void *bplace_worker(void *arg)
 
 	pin_to(0);
 	g_register(b->fd, GREEN_REG_NOTIFY);
-	if (read(b->rfd, &c, 1) != 1)
-		b->ret = -1;
+	b->read_ret = read(b->rfd, &c, 1);
 	g_unregister(b->fd);
 	return NULL;
 }
@@ -318,19 +322,23 @@ TEST_F(blk, spare_wakes_on_blocked_cpu)
 		struct bplace b = { .fd = self->fd, .rfd = self->pipe[0],
 				    .all = old };
 		pthread_t ts, tw;
+		int ms;
 
-		atomic_store(&b.id, -1);
 		ASSERT_EQ(0, pthread_create(&ts, NULL, bplace_spare, &b));
-		while (atomic_load(&b.id) < 0 ||
-		       g_slot_state(self->shm, atomic_load(&b.id)) !=
-		       GREEN_WS_PARKED)
+		ASSERT_TRUE(g_wait_for(&b.ready, 5000));
+		ASSERT_LE(0, b.id);
+		for (ms = 0; g_slot_state(self->shm, b.id) != GREEN_WS_PARKED;
+		     ms++) {
+			ASSERT_GT(5000, ms);
 			usleep(1000);
+		}
 		ASSERT_EQ(0, pthread_create(&tw, NULL, bplace_worker, &b));
 		ASSERT_TRUE(g_wait_for(&b.done, 5000));
 		ASSERT_EQ(1, write(self->pipe[1], "x", 1));
 		pthread_join(tw, NULL);
 		pthread_join(ts, NULL);
 		EXPECT_EQ(GREEN_WOKEN_HANDOFF, b.ret);
+		EXPECT_EQ(1, b.read_ret);
 		valid += b.cpu_parked == 1;
 		here += b.cpu_parked == 1 && b.cpu_woke == 0;
 	}
