@@ -20,13 +20,8 @@ static int pin = -1;		/* GREEN_BENCH_PIN=cpu: both threads there */
 
 static void maybe_pin(void)
 {
-	cpu_set_t set;
-
-	if (pin < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(pin, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	if (pin >= 0)
+		g_pin_cpu(pin);
 }
 
 /* ---- futex ping-pong ---- */

@@ -182,11 +182,8 @@ struct spinner {
 static void *spin_fn(void *arg)
 {
 	struct spinner *s = arg;
-	cpu_set_t set;
 
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	g_pin_cpu(0);
 	s->id = g_register(s->fd, GREEN_REG_NOTIFY | GREEN_REG_HOLD);
 	while (!atomic_load_explicit(s->stop, memory_order_relaxed))
 		s->spins++;
@@ -263,20 +260,11 @@ struct bplace {
 	int read_ret;		/* the worker's read(2)'s */
 };
 
-static void pin_to(int cpu)
-{
-	cpu_set_t one;
-
-	CPU_ZERO(&one);
-	CPU_SET(cpu, &one);
-	sched_setaffinity(0, sizeof(one), &one);
-}
-
 static void *bplace_spare(void *arg)
 {
 	struct bplace *b = arg;
 
-	pin_to(1);
+	g_pin_cpu(1);
 	b->id = g_register(b->fd, 0);
 	atomic_store(&b->ready, 1);
 	if (b->id < 0)
@@ -296,7 +284,7 @@ static void *bplace_worker(void *arg)
 	struct bplace *b = arg;
 	char c;
 
-	pin_to(0);
+	g_pin_cpu(0);
 	g_register(b->fd, GREEN_REG_NOTIFY);
 	b->read_ret = read(b->rfd, &c, 1);
 	g_unregister(b->fd);
@@ -317,7 +305,7 @@ TEST_F(blk, spare_wakes_on_blocked_cpu)
 	sched_getaffinity(0, sizeof(old), &old);
 	if (!CPU_ISSET(0, &old) || !CPU_ISSET(1, &old))
 		SKIP(return, "needs CPUs 0 and 1");
-	pin_to(1);	/* keep CPU 0 to the worker */
+	g_pin_cpu(1);	/* keep CPU 0 to the worker */
 	for (i = 0; i < BPLACE_TRIES; i++) {
 		struct bplace b = { .fd = self->fd, .rfd = self->pipe[0],
 				    .all = old };

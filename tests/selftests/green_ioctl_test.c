@@ -501,7 +501,7 @@ static long place_run(struct __test_metadata *_metadata, int fd,
 		      struct place *pl, bool b_anywhere)
 {
 	struct green_group_stats st;
-	cpu_set_t one, old;
+	cpu_set_t old;
 	pthread_t th;
 	int i;
 
@@ -510,11 +510,9 @@ static long place_run(struct __test_metadata *_metadata, int fd,
 	CPU_SET(0, &pl->b_mask);
 	if (b_anywhere)
 		CPU_SET(1, &pl->b_mask);
-	CPU_ZERO(&one);
-	CPU_SET(1, &one);
 	pl->fd = fd;
 	sched_getaffinity(0, sizeof(old), &old);
-	EXPECT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	EXPECT_EQ(0, g_pin_cpu(1));
 	pthread_barrier_init(&pl->bar, NULL, 2);
 	atomic_store(&pl->ids[0], g_register(fd, 0));
 	EXPECT_LE(0, pl->ids[0]);

@@ -159,6 +159,16 @@ static inline int g_wait_for(atomic_int *p, unsigned int ms)
 	return 1;
 }
 
+/* Run the calling thread on @cpu only: sched_setaffinity's result. */
+static inline int g_pin_cpu(int cpu)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	return sched_setaffinity(0, sizeof(one), &one);
+}
+
 static inline uint32_t g_slot_state(struct green_shm *shm, unsigned int id)
 {
 	return __atomic_load_n(&shm->slots[id].state, __ATOMIC_ACQUIRE);
