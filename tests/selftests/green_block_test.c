@@ -229,8 +229,7 @@ TEST_F(blk, spare_takes_over)
 	int i;
 
 	start(_metadata, &spare, &ts, self->fd, -1, 0, 2);
-	while (g_slot_state(self->shm, spare.id) != GREEN_WS_PARKED)
-		usleep(1000);
+	ASSERT_TRUE(g_wait_state(self->shm, spare.id, GREEN_WS_PARKED, 5000));
 	start(_metadata, &w, &tw, self->fd, self->pipe[0], GREEN_REG_NOTIFY, 0);
 	ASSERT_TRUE(g_wait_for(&spare.done, 5000));
 	EXPECT_EQ(GREEN_WOKEN_HANDOFF, spare.ret);
@@ -310,16 +309,12 @@ TEST_F(blk, spare_wakes_on_blocked_cpu)
 		struct bplace b = { .fd = self->fd, .rfd = self->pipe[0],
 				    .all = old };
 		pthread_t ts, tw;
-		int ms;
 
 		ASSERT_EQ(0, pthread_create(&ts, NULL, bplace_spare, &b));
 		ASSERT_TRUE(g_wait_for(&b.ready, 5000));
 		ASSERT_LE(0, b.id);
-		for (ms = 0; g_slot_state(self->shm, b.id) != GREEN_WS_PARKED;
-		     ms++) {
-			ASSERT_GT(5000, ms);
-			usleep(1000);
-		}
+		ASSERT_TRUE(g_wait_state(self->shm, b.id, GREEN_WS_PARKED,
+					 5000));
 		ASSERT_EQ(0, pthread_create(&tw, NULL, bplace_worker, &b));
 		ASSERT_TRUE(g_wait_for(&b.done, 5000));
 		ASSERT_EQ(1, write(self->pipe[1], "x", 1));
@@ -345,8 +340,7 @@ static void handed_off(struct __test_metadata *_metadata, int fd,
 		       pthread_t *ts, struct worker *w, pthread_t *tw)
 {
 	start(_metadata, spare, ts, fd, -1, 0, 2);
-	while (g_slot_state(shm, spare->id) != GREEN_WS_PARKED)
-		usleep(1000);
+	ASSERT_TRUE(g_wait_state(shm, spare->id, GREEN_WS_PARKED, 5000));
 	start(_metadata, w, tw, fd, rfd, GREEN_REG_HOLD, 0);
 	ASSERT_TRUE(g_wait_for(&spare->done, 5000));
 	EXPECT_EQ(GREEN_WOKEN_HANDOFF, spare->ret);
@@ -423,8 +417,7 @@ TEST_F(blk, hold_pregranted_by_word)
 	pthread_t ts, tw;
 
 	start(_metadata, &spare, &ts, self->fd, -1, 0, 2);
-	while (g_slot_state(self->shm, spare.id) != GREEN_WS_PARKED)
-		usleep(1000);
+	ASSERT_TRUE(g_wait_state(self->shm, spare.id, GREEN_WS_PARKED, 5000));
 	start(_metadata, &w, &tw, self->fd, self->pipe[0], GREEN_REG_HOLD, 0);
 	ASSERT_TRUE(g_wait_for(&spare.done, 5000));
 	__atomic_store_n(&self->shm->slots[w.id].grant, 1, __ATOMIC_RELEASE);
@@ -463,8 +456,7 @@ TEST_F(blk, wait_spare_missed_block_goes_to_next_spare)
 	start(_metadata, &w, &tw, self->fd, self->pipe[0],
 	      GREEN_REG_HOLD | GREEN_REG_WAIT_SPARE, 0);
 	id = w.id;
-	while (g_slot_state(self->shm, id) != GREEN_WS_BLOCKED)
-		usleep(1000);
+	ASSERT_TRUE(g_wait_state(self->shm, id, GREEN_WS_BLOCKED, 5000));
 	ASSERT_EQ(1, write(self->pipe[1], "x", 1));
 	/* no spare took it yet: the read is done but the worker is held */
 	g_sleep_ms(200);
@@ -498,8 +490,7 @@ static void start_missed(struct __test_metadata *_metadata,
 {
 	start(_metadata, w, tw, self->fd, self->pipe[0],
 	      GREEN_REG_HOLD | GREEN_REG_WAIT_SPARE, 0);
-	while (g_slot_state(self->shm, w->id) != GREEN_WS_BLOCKED)
-		usleep(1000);
+	ASSERT_TRUE(g_wait_state(self->shm, w->id, GREEN_WS_BLOCKED, 5000));
 	ASSERT_EQ(1, write(self->pipe[1], "x", 1));
 	g_sleep_ms(100);
 	EXPECT_EQ(0, atomic_load(&w->done));
@@ -534,14 +525,12 @@ TEST_F(blk, nolend_block_wakes_no_spare)
 	uint64_t blocks;
 
 	start(_metadata, &spare, &ts, self->fd, -1, 0, 2);
-	while (g_slot_state(self->shm, spare.id) != GREEN_WS_PARKED)
-		usleep(1000);
+	ASSERT_TRUE(g_wait_state(self->shm, spare.id, GREEN_WS_PARKED, 5000));
 	start(_metadata, &w, &tw, self->fd, self->pipe[0],
 	      GREEN_REG_HOLD | GREEN_REG_WAIT_SPARE, 3);
 	__atomic_store_n(&self->shm->slots[w.id].nolend, 1, __ATOMIC_RELAXED);
 	atomic_store(&w.go, 1);
-	while (g_slot_state(self->shm, w.id) != GREEN_WS_BLOCKED)
-		usleep(1000);
+	ASSERT_TRUE(g_wait_state(self->shm, w.id, GREEN_WS_BLOCKED, 5000));
 	g_sleep_ms(200);
 	EXPECT_EQ(0, atomic_load(&spare.done));	/* still parked */
 	ASSERT_EQ(1, write(self->pipe[1], "x", 1));
@@ -568,8 +557,7 @@ TEST_F(blk, close_releases_held)
 
 	ASSERT_LE(0, fd2);
 	start(_metadata, &spare, &ts, self->fd, -1, 0, 2);
-	while (g_slot_state(self->shm, spare.id) != GREEN_WS_PARKED)
-		usleep(1000);
+	ASSERT_TRUE(g_wait_state(self->shm, spare.id, GREEN_WS_PARKED, 5000));
 	start(_metadata, &w, &tw, self->fd, self->pipe[0], GREEN_REG_HOLD, 0);
 	ASSERT_TRUE(g_wait_for(&spare.done, 5000));
 	ASSERT_EQ(1, write(self->pipe[1], "x", 1));

@@ -174,6 +174,20 @@ static inline uint32_t g_slot_state(struct green_shm *shm, unsigned int id)
 	return __atomic_load_n(&shm->slots[id].state, __ATOMIC_ACQUIRE);
 }
 
+/* Wait up to @ms for worker @id's slot to reach @state: 1, or 0 if not. */
+static inline int g_wait_state(struct green_shm *shm, unsigned int id,
+			       uint32_t state, unsigned int ms)
+{
+	uint64_t end = g_now_ns() + ms * MS;
+
+	while (g_slot_state(shm, id) != state) {
+		if (g_now_ns() > end)
+			return 0;
+		usleep(1000);
+	}
+	return 1;
+}
+
 /* Scale factor for loops: env GREEN_STRESS_SCALE (default 1). */
 static inline double g_scale(void)
 {
