@@ -11,6 +11,8 @@
  *                          processor handed over). Median ns of N rounds.
  *                          With "unmarked", a plain read(2): only green.ko's
  *                          held resume hands the processor over.
+ *   bench xfer N           no runtime: a cache line's trip between two
+ *                          CPUs (xfer.c), printed by make bench as context.
  *
  * The processor count comes from GREEN_PROCS, as GOMAXPROCS for Go.
  * Prints one number: nanoseconds per operation.
@@ -189,12 +191,16 @@ int main(int argc, char **argv)
 		int bench_chan(int argc, char **argv);	/* chan.c */
 
 		return bench_chan(argc, argv);
+	} else if (argc >= 2 && !strcmp(argv[1], "xfer")) {
+		int bench_xfer(int argc, char **argv);	/* xfer.c */
+
+		return bench_xfer(argc, argv);
 	} else if (argc >= 2 && !strcmp(argv[1], "mutex")) {
 		int bench_sync(int argc, char **argv);	/* sync.c */
 
 		return bench_sync(argc, argv);
 	} else {
-		fprintf(stderr, "usage: bench spawn ROUNDS N | bench yield N | bench handoff N [unmarked]\n");
+		fprintf(stderr, "usage: bench spawn ROUNDS N | bench yield N | bench handoff N [unmarked] | bench xfer N\n");
 		return 2;
 	}
 	if (b.rounds <= 0 || b.n <= 0) {

@@ -50,7 +50,17 @@ bench() {
 }
 
 echo "# libgreen vs Go $(go version | awk '{print $3}'), medians of $runs runs, $(nproc) CPUs${cpu1:+ (1-processor metrics on CPU $cpu1)}"
+# Multi-processor ratios follow how far apart the host put the two vCPUs:
+# a cache line's trip between them (tools/bench/xfer.c) has measured 56 ns
+# and 250 ns on the same machine an hour apart.
+xfer() {
+	if [ "$(nproc)" -ge 2 ]; then
+		echo "# cache line CPU-to-CPU: $("$c" xfer 1000000) ns ($1)"
+	fi
+}
+xfer before
 bench spawn_join 2 5 ns/task spawn 100 10000
+xfer after
 bench yield 1 3 ns/yield yield 2000000
 bench spawn_join_burst 2 - ns/task spawn 10 100000
 bench spawn_join 1 - ns/task spawn 100 10000
