@@ -99,10 +99,6 @@ uint32_t runqlen(struct p *p)
 	return t - h > RUNQ_SIZE ? 0 : t - h;
 }
 
-/*
- * Take half of @victim's queue into @p's (which must be empty), returning
- * one task to run now. With @steal_next, a lone runnext may be taken too.
- */
 /* About 3 us, without a system call (usleep would sleep far longer). */
 static void runnext_grace(void)
 {
@@ -112,9 +108,20 @@ static void runnext_grace(void)
 		cpu_relax();
 }
 
+static bool p_running(struct p *p)
+{
+	return atomic_load_explicit(&p->status, memory_order_relaxed) ==
+	       P_RUNNING;
+}
+
+/*
+ * Take half of @victim's queue into @p's (which must be empty), returning
+ * one task to run now. With @steal_next, a lone runnext may be taken too.
+ */
 struct g *runqsteal(struct p *p, struct p *victim, bool steal_next)
 {
 	uint32_t h, t, n, i, mytail;
+	bool graced = false;
 	struct g *g;
 
 	for (;;) {
@@ -123,6 +130,21 @@ struct g *runqsteal(struct p *p, struct p *victim, bool steal_next)
 		t = atomic_load_explicit(&victim->runqtail,
 					 memory_order_acquire);
 		n = t - h;
+		/*
+		 * A running victim's short ring holds the tasks it has just
+		 * readied (a select taking from several senders, a channel
+		 * waking its peers): it most often runs them itself within
+		 * microseconds, their data still in its cache, and moving
+		 * one to another CPU costs more than it gains. So, as for
+		 * runnext below, give it a moment first, then take what is
+		 * left. A longer ring is a backlog and is taken at once.
+		 * (select4 on 2 processors: 660 ns a select without, 300.)
+		 */
+		if (n && n <= RUNQ_GRACE_MAX && !graced && p_running(victim)) {
+			runnext_grace();
+			graced = true;
+			continue;
+		}
 		n = n - n / 2;
 		if (n == 0) {
 			if (!steal_next)
@@ -137,9 +159,7 @@ struct g *runqsteal(struct p *p, struct p *victim, bool steal_next)
 			 * it a moment first, as Go does, so that the pair
 			 * stays on one processor.
 			 */
-			if (atomic_load_explicit(&victim->status,
-						 memory_order_relaxed) ==
-			    P_RUNNING) {
+			if (p_running(victim)) {
 				runnext_grace();
 				g = atomic_load_explicit(&victim->runnext,
 							 memory_order_relaxed);

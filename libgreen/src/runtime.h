@@ -25,6 +25,12 @@
 /* Local run queue capacity; a power of two (Go uses 256 too). */
 #define RUNQ_SIZE 256
 
+/*
+ * A running P's ring of at most this many tasks is left to it for a
+ * moment (runq.c, runqsteal) before a thief takes any.
+ */
+#define RUNQ_GRACE_MAX 8
+
 /* Run queue picks from runnext before one from the queue head is forced. */
 #define RUNNEXT_STREAK_MAX 16
 
