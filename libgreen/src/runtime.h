@@ -291,7 +291,8 @@ void m_set_self(struct m *m);
 
 /* runq.c */
 void runqput(struct p *p, struct g *g, bool next);
-struct g *runqsteal(struct p *p, struct p *victim, bool steal_next);
+struct g *runqsteal(struct p *p, struct p *victim, bool steal_next,
+		    bool grace);
 bool runqempty(struct p *p);
 uint32_t runqlen(struct p *p);
 void globrunqput(struct g *g);		/* sched.lock held */

@@ -526,7 +526,8 @@ static struct g *steal_work(struct m *m)
 
 			if (v == p)
 				continue;
-			g = runqsteal(p, v, round == 3);
+			/* ring grace in the first round, runnext in the last */
+			g = runqsteal(p, v, round == 3, round == 0);
 			if (g)
 				return g;
 		}
