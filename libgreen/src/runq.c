@@ -46,6 +46,7 @@ void runqput(struct p *p, struct g *g, bool next)
 	uint32_t h, t;
 
 	atomic_store_explicit(&g->status, G_RUNNABLE, memory_order_relaxed);
+	__atomic_store_n(&p->ready_tick, p->st.tasks_run, __ATOMIC_RELAXED);
 	if (next) {
 		/*
 		 * Only the owner fills runnext; thieves only empty it. Empty,
@@ -115,6 +116,17 @@ static bool p_running(struct p *p)
 }
 
 /*
+ * Whether the task running on @p queued the last task there: it has not
+ * switched since. Tasks queued before it started (completions reaped,
+ * a previous task's wakes) wait behind it, however long it runs.
+ */
+static bool p_queued_by_current(struct p *p)
+{
+	return __atomic_load_n(&p->ready_tick, __ATOMIC_RELAXED) ==
+	       __atomic_load_n(&p->st.tasks_run, __ATOMIC_RELAXED);
+}
+
+/*
  * Take half of @victim's queue into @p's (which must be empty), returning
  * one task to run now. With @steal_next, a lone runnext may be taken too.
  * With @grace, a running victim's short ring gets a moment first.
@@ -133,19 +145,23 @@ struct g *runqsteal(struct p *p, struct p *victim, bool steal_next,
 					 memory_order_acquire);
 		n = t - h;
 		/*
-		 * A running victim's short ring holds the tasks it has just
-		 * readied (a select taking from several senders, a channel
-		 * waking its peers): it most often runs them itself within
-		 * microseconds, their data still in its cache, and moving
-		 * one to another CPU costs more than it gains. So, as for
-		 * runnext below, give it a moment first, then take what is
-		 * left. A longer ring is a backlog and is taken at once.
+		 * A short ring that the victim's running task has just
+		 * filled (a select taking from several senders, a channel
+		 * waking its peers) is most often run by the victim itself
+		 * within microseconds, when that task blocks, with the data
+		 * still in its cache; moving a task to another CPU costs
+		 * more than it gains. So, as for runnext below, give it a
+		 * moment first, then take what is left. A longer ring is a
+		 * backlog, and tasks queued before the running task began
+		 * (completions reaped, say, behind a request being served)
+		 * wait for however long it runs: both are taken at once.
 		 * (select4 on 2 processors: 660 ns a select without, 300.)
 		 * The caller grants one such moment per victim and search,
 		 * so a spinner that finds only busy Ps waits 3 us for each
 		 * at most, as for their runnext.
 		 */
-		if (n && n <= RUNQ_GRACE_MAX && !graced && p_running(victim)) {
+		if (n && n <= RUNQ_GRACE_MAX && !graced && p_running(victim) &&
+		    p_queued_by_current(victim)) {
 			runnext_grace();
 			graced = true;
 			continue;

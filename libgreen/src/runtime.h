@@ -26,8 +26,9 @@
 #define RUNQ_SIZE 256
 
 /*
- * A running P's ring of at most this many tasks is left to it for a
- * moment (runq.c, runqsteal) before a thief takes any.
+ * A running P's ring of at most this many tasks, queued by the task it is
+ * running, is left to it for a moment (runq.c, runqsteal) before a thief
+ * takes any.
  */
 #define RUNQ_GRACE_MAX 8
 
@@ -135,6 +136,9 @@ struct p {
 	uint64_t exited;		/* tasks that finished on this P */
 	struct green_proc_stats st;	/* written by the owner only, but
 					 * handoffs (sysmon, atomic) */
+	uint64_t ready_tick;		/* st.tasks_run when a task was last
+					 * queued here (runqput); thieves
+					 * read it (runqsteal) */
 	/*
 	 * A wake deferred (wakep_defer): set by the owner when it queues
 	 * work, cleared at its next pick; sysmon reads both as a backstop.

@@ -43,8 +43,9 @@
  *      random order, taking runnext too in the last round. Only "spinning"
  *      Ms steal, and at most half as many as there are busy Ps: enough to
  *      find new work quickly, not so many that they burn every CPU. A
- *      running victim keeps its runnext, and a ring of a few tasks, for
- *      3 us first: most often it runs them itself, on a warm cache;
+ *      running victim keeps its runnext, and a ring of a few tasks that
+ *      its running task queued, for 3 us first: most often it runs them
+ *      itself, on a warm cache;
  *   5. a spinning M keeps polling for SPIN_NS (a wake across vCPUs costs
  *      tens of microseconds here; a short poll often saves it);
  *   6. give the P back (idle list), stop spinning, recheck, park the M.
