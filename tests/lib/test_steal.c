@@ -106,7 +106,7 @@ TEST(stealing_spreads_work_8)
  * One task selects over four unbuffered channels, each fed by its own
  * task: every select readies a feeder or two on the selector's P, which
  * runs them within microseconds. A spinning thief that took them at once
- * would drag the selector from P to P (after 3.5-6% of the selects).
+ * would drag the selector from P to P (after 3-6% of the selects).
  */
 struct keep {
 	green_chan_t *ch[4];
@@ -195,7 +195,7 @@ TEST(busy_processor_keeps_its_few_ready_tasks)
 		SKIP(return, "needs two CPUs, for a thief beside the busy processor");
 	/*
 	 * The grace is 3 us of wall time: it keeps the tasks only where a
-	 * select takes far less (150-200 ns on one processor here; an
+	 * select takes far less (150-225 ns on one processor here; an
 	 * emulated CPU, QEMU's TCG, takes microseconds).
 	 */
 	setenv("GREEN_PROCS", "1", 1);
