@@ -912,6 +912,17 @@ static int ep_reap(struct p *p)
 	return woken;
 }
 
+static void ep_kick(struct p *p)
+{
+	struct poller *ep = p->poll;
+	uint64_t one = 1;
+
+	if (atomic_exchange_explicit(&ep->kicked, true, memory_order_acq_rel))
+		return;		/* one is on its way */
+	if (write(ep->kickfd, &one, sizeof(one)) < 0)
+		atomic_store(&ep->kicked, false);
+}
+
 /*
  * The P's poll_m, not holding it: sleep until its epoll has events, a
  * kick, or @deadline, taking nothing. The events are left for the
@@ -958,6 +969,14 @@ static void ep_wait(struct p *p, int64_t deadline)
 			if (read(ep->kickfd, &v, sizeof(v)) < 0)
 				v = 0;
 			atomic_exchange(&ep->kicked, false);
+			/*
+			 * Another M counted here (sched.c poll_idle) may be
+			 * the one the kick was for: one that lost @p and has
+			 * yet to sleep, or the new poll_m whose kick came
+			 * while the flag was still set. Pass it on.
+			 */
+			if (atomic_load(&p->poll_sleepers) > 1)
+				ep_kick(p);
 		}
 	}
 	atomic_store(&ep->waiting, false);
@@ -966,17 +985,6 @@ static void ep_wait(struct p *p, int64_t deadline)
 static bool ep_busy(struct p *p)
 {
 	return atomic_load(&p->poll->nwait) > 0;
-}
-
-static void ep_kick(struct p *p)
-{
-	struct poller *ep = p->poll;
-	uint64_t one = 1;
-
-	if (atomic_exchange_explicit(&ep->kicked, true, memory_order_acq_rel))
-		return;		/* one is on its way */
-	if (write(ep->kickfd, &one, sizeof(one)) < 0)
-		atomic_store(&ep->kicked, false);
 }
 
 static int ep_init(struct p *p)
