@@ -17,14 +17,6 @@
 
 #define SEC 1000000000LL
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * SEC + ts.tv_nsec;
-}
-
 static __attribute__((noinline)) void recv_forever(void *arg)
 {
 	volatile int r = green_chan_recv(arg, NULL);

@@ -16,14 +16,6 @@
 
 extern __thread uint32_t *green_tls_depth;
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---- the depth is 0 in user code, whatever the task did ---- */
 
 struct depth {

@@ -114,14 +114,6 @@ FIXTURE_TEARDOWN(f)							\
 	ASSERT_EQ(0, __ret);						\
 } while (0)
 
-static inline int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
 /* CPU time (user + system) of the whole process, in ns. */
 static inline int64_t cpu_ns(void)
 {

@@ -11,14 +11,6 @@
 
 #define MUTEX_STARVING 4	/* state bit, mutex.c */
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* ---- mutual exclusion ---- */
 
 struct excl {

@@ -117,14 +117,6 @@ struct keep {
 	int err;	/* a call that failed: the run proves nothing */
 };
 
-static double keep_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 struct keep_feeder {
 	struct keep *k;
 	green_chan_t *c;
@@ -167,7 +159,7 @@ static void keep_main(void *arg)
 			return;
 	}
 	last = green_proc_id();
-	t0 = keep_now();
+	t0 = mono_ns();
 	for (n = 0; n < k->n; n++) {
 		k->err = green_select(cs, 4, 0, 0);
 		if (k->err < 0)
@@ -176,7 +168,7 @@ static void keep_main(void *arg)
 		k->moves += p != last;
 		last = p;
 	}
-	k->ns = (keep_now() - t0) / k->n;
+	k->ns = (mono_ns() - t0) / k->n;
 	k->err = 0;
 	green_wg_wait(&k->wg);
 	for (i = 0; i < 4; i++)

@@ -10,14 +10,6 @@
 #include "kselftest_harness.h"
 #include "test_util.h"
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 struct pipe_pair {
 	int fd[2];
 	green_wg_t wg;

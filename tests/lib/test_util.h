@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "green.h"
@@ -31,6 +32,15 @@ static inline long scaled(long n, long min)
 	if (div > 1)
 		n /= div;
 	return n < min ? min : n;
+}
+
+/* CLOCK_MONOTONIC in ns. */
+static inline int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static inline bool under_valgrind(void)

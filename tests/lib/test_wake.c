@@ -16,14 +16,6 @@
 
 #define MS 1000000LL
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static uint64_t worker_wakes(void)
 {
 	struct green_stats st = { .size = sizeof(st) };
@@ -143,7 +135,7 @@ static void woken(void *arg)
 static void busy_main(void *arg)
 {
 	struct busy *b = arg;
-	uint64_t end;
+	int64_t end;
 
 	spawn_parked(woken, b, &b->go, &b->done);
 	b->woke_at = mono_ns();
