@@ -395,6 +395,15 @@ long stall_sleep(long ns)
 	return i < (uint64_t)ns ? (long)i : ns;
 }
 
+/*
+ * Its frame is set up first, before the fast path: shrink-wrapped, the fast
+ * path ran without one, and a stall report whose signal landed there
+ * (often: spinning tasks call this in their loop) walked from the caller's
+ * frame pointer and left the caller, the spinning function, out.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-shrink-wrap")))
+#endif
 int green_preempt_check(void)
 {
 	struct m *m = m_self();
