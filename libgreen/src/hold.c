@@ -180,14 +180,22 @@ void hold_shutdown_locked(void)
 
 /*
  * Workers back from a block that no spare has taken yet (grant word 1,
- * not lent), and have been since the last look, SPARE_WAIT_NS ago or
- * more: no spare came, so let them go on with their own P. Not while the
- * block lasts: granted then, it would never be lent, and a task blocked
- * for long (a pipe read on one P, waiting for a writer that needs that P)
- * would hold its P to the end; a slow spare (a new thread, under a debug
- * kernel) still comes for it. A grant that races a spare taking the block
- * is harmless: the module then leaves it held for that spare, whose
- * decision (under sched.lock, after this) finds it undecided or stale.
+ * not lent), and in that same block since the last look, SPARE_WAIT_NS
+ * ago or more: no spare came, so let them go on with their own P. Not
+ * while the block lasts: granted then, it would never be lent, and a task
+ * blocked for long (a pipe read on one P, waiting for a writer that needs
+ * that P) would hold its P to the end; a slow spare (a new thread, under
+ * a debug kernel) still comes for it. A grant that races a spare taking
+ * the block is harmless: the module then leaves it held for that spare,
+ * whose decision (under sched.lock, after this) finds it undecided or
+ * stale.
+ *
+ * What is seen here may pass before the grant goes: a worker just granted
+ * by another (its word already 1, its thread not yet woken) looks the
+ * same, and may run and block again while this look goes on. So the grant
+ * names the block that was seen (grant_block): a grant that landed on the
+ * newer block would undo the spare's taking it, and with one P the run
+ * hung (the CI's intermittent test_hold timeout).
  * sched.lock held.
  */
 static void spare_waiters_locked(uint64_t now)
@@ -195,16 +203,18 @@ static void spare_waiters_locked(uint64_t now)
 	struct m *m;
 
 	for (m = sched.allm; m; m = m->alllink) {
+		uint64_t block = 0;
+
 		/* A block at depth > 0 (the scheduler's own) is never held. */
-		if (m->lent || m->park_id < 0 || *m->depth != 0 ||
-		    !parker->waits_spare(m)) {
-			m->spare_wait_since = 0;
+		if (!m->lent && m->park_id >= 0 && *m->depth == 0)
+			block = parker->waits_spare(m);
+		if (!block || block != m->spare_wait_block) {
+			m->spare_wait_block = block;
+			m->spare_wait_since = block ? now : 0;
 			continue;
 		}
-		if (!m->spare_wait_since)
-			m->spare_wait_since = now;
-		else if (now - m->spare_wait_since >= SPARE_WAIT_NS)
-			parker->grant(m);
+		if (now - m->spare_wait_since >= SPARE_WAIT_NS)
+			parker->grant_block(m, block);
 	}
 }
 

@@ -12,6 +12,7 @@
 #define GREEN_PARKER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct m;
 
@@ -41,8 +42,18 @@ struct parker_ops {
 	void (*grant)(struct m *m);
 	/* Its grant word is 0: it may not return to user code. */
 	bool (*frozen)(struct m *m);
-	/* Back from a block, grant word 1: held for a spare not yet come. */
-	bool (*waits_spare)(struct m *m);
+	/*
+	 * Back from a block, grant word 1: held for a spare not yet come.
+	 * Returns that block's number (its count of blocks, read before the
+	 * state), or 0 when it does not wait so.
+	 */
+	uint64_t (*waits_spare)(struct m *m);
+	/*
+	 * grant(), but only while @m is still in block number @blocks: for a
+	 * decision about a worker that may already be let go, and be back
+	 * and blocked again when the grant comes (hold.c's sysmon look).
+	 */
+	void (*grant_block)(struct m *m, uint64_t blocks);
 };
 
 extern const struct parker_ops parker_futex;

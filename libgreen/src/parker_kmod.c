@@ -39,16 +39,18 @@ static uint32_t reg_flags = GREEN_REG_NOTIFY;
 static bool grant_blocks;		/* GREEN_FEAT_GRANT_BLOCKS */
 
 /*
- * Let worker @id return to user code (the caller set up its P). The
- * worker may be back and blocked again before this runs (a second grant
- * for one block: sysmon's, say, after the first let it go): a grant word
- * written then would undo the newer block's handoff (grant 0, or a
- * pending wait for a spare) and leave the worker's P stuck with it. So
- * the module writes the word, under its lock, and only if the worker has
- * not blocked since (GREEN_GRANT_BLOCKS). Without that feature the word
- * is written here first, as before.
+ * Let worker @id return to user code (the caller set up its P), if it is
+ * still in block number @blocks. The worker may be back and blocked again
+ * before this runs (a second grant for one block: sysmon's, say, after
+ * the first let it go): a grant word written then would undo the newer
+ * block's handoff (grant 0, or a pending wait for a spare) and leave the
+ * worker's P stuck with it. So the module writes the word, under its
+ * lock, and only if the worker has not blocked since (GREEN_GRANT_BLOCKS).
+ * @blocks must be read when the caller decided, not here: a worker let go
+ * meanwhile may have blocked again, and a count read now names that
+ * newer block. Without that feature the word is written here first.
  */
-static void grant_id(uint32_t id)
+static void grant_id(uint32_t id, uint64_t blocks)
 {
 	struct green_wake w = { .size = sizeof(w), .id = id };
 
@@ -56,12 +58,17 @@ static void grant_id(uint32_t id)
 	 * ioctl is a full barrier. */
 	if (grant_blocks) {
 		w.flags = GREEN_GRANT_BLOCKS;
-		w.blocks = __atomic_load_n(&shm->slots[id].blocks,
-					   __ATOMIC_ACQUIRE);
+		w.blocks = blocks;
 	} else {
 		__atomic_store_n(&shm->slots[id].grant, 1, __ATOMIC_RELEASE);
 	}
 	ioctl(kfd, GREEN_IOC_GRANT, &w);
+}
+
+/* Worker @id's count of blocks (the module's, in its slot). */
+static uint64_t block_count(uint32_t id)
+{
+	return __atomic_load_n(&shm->slots[id].blocks, __ATOMIC_ACQUIRE);
 }
 
 static int kmod_init(void)
@@ -169,7 +176,7 @@ static struct m *kmod_park(struct m *m)
 	blocked = atomic_load(&by_id[a.from]);
 	/* Registering or leaving: nothing to lend, but it may be frozen. */
 	if (!blocked && shm)
-		grant_id(a.from);
+		grant_id(a.from, block_count(a.from));
 	return blocked;
 }
 
@@ -202,19 +209,38 @@ static bool kmod_frozen(struct m *m)
 			       __ATOMIC_ACQUIRE) == 0;
 }
 
-static bool kmod_waits_spare(struct m *m)
+/*
+ * The count first: the module counts a block before it changes the state
+ * from HELD, so a HELD seen after it is that block's or a newer one's
+ * (whose grant the module then refuses as stale).
+ */
+static uint64_t kmod_waits_spare(struct m *m)
 {
 	struct green_slot *s = &shm->slots[m->park_id];
+	uint64_t blocks = block_count((uint32_t)m->park_id);
 	uint32_t st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
 
-	return st == GREEN_WS_HELD &&
-	       __atomic_load_n(&s->grant, __ATOMIC_RELAXED) != 0;
+	if (st != GREEN_WS_HELD ||
+	    !__atomic_load_n(&s->grant, __ATOMIC_ACQUIRE))
+		return 0;
+	return blocks;
 }
 
+/*
+ * A worker that cannot be let go by anyone else meanwhile (frozen, or
+ * lent: every grant is decided under sched.lock): its current block.
+ */
 static void kmod_grant(struct m *m)
 {
 	if (m->park_id >= 0)
-		grant_id((uint32_t)m->park_id);
+		grant_id((uint32_t)m->park_id,
+			 block_count((uint32_t)m->park_id));
+}
+
+static void kmod_grant_block(struct m *m, uint64_t blocks)
+{
+	if (m->park_id >= 0)
+		grant_id((uint32_t)m->park_id, blocks);
 }
 
 /* The kmod parker, with held resume when the module and GREEN_HOLD allow. */
@@ -240,6 +266,7 @@ const struct parker_ops parker_kmod_hold = {
 	.grant = kmod_grant,
 	.frozen = kmod_frozen,
 	.waits_spare = kmod_waits_spare,
+	.grant_block = kmod_grant_block,
 };
 
 const struct parker_ops parker_kmod = {

@@ -107,7 +107,8 @@ struct poller_ops {
 	 * none). Must consume nothing the holder reaps (io_uring: it only
 	 * peeks at the CQ; epoll: it ppoll()s the epoll fd and a kick
 	 * eventfd kept out of the epoll set), since a new holder may take
-	 * @p while this runs.
+	 * @p while this runs. A kick it takes while another M is counted in
+	 * p->poll_sleepers was maybe meant for that one: it kicks again.
 	 */
 	void (*wait)(struct p *p, int64_t deadline);
 	/* Interrupt @p's wait, from any thread; kicks coalesce. */
