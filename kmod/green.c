@@ -888,6 +888,17 @@ static int green_park_self(struct green_group *g, struct green_worker *w,
 	if (flags & GREEN_PARK_SPARE) {
 		spin_lock_irq(&g->lock);
 		list_del_init(&w->spare_node);
+		/*
+		 * A handoff may have picked us after we took our token and
+		 * before we left the list: its worker is frozen until we
+		 * decide, so say it now rather than at our next park (a
+		 * wake only asks the caller to look again, which it does
+		 * after the handoff too).  No handoff can pick us now.
+		 */
+		if (ret != GREEN_WOKEN_HANDOFF && ret != -EBADF &&
+		    atomic_cmpxchg(&w->token, GREEN_WOKEN_HANDOFF,
+				   GREEN_TOKEN_NONE) == GREEN_WOKEN_HANDOFF)
+			ret = GREEN_WOKEN_HANDOFF;
 		spin_unlock_irq(&g->lock);
 	}
 	return ret;

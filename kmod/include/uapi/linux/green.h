@@ -176,6 +176,9 @@ struct green_unregister {
  * Each worker has one wake token.  WAKE sets it (a WAKE before the PARK is
  * not lost; several WAKEs before one PARK count once) and PARK consumes it.
  * Returns 0 when woken, ETIMEDOUT, EINTR on a signal, EBADF on shutdown.
+ * A GREEN_PARK_SPARE park that a block's handoff picks as it returns for
+ * another reason returns GREEN_WOKEN_HANDOFF: the blocked worker waits
+ * for that decision, and a woken caller looks again for what else woke it.
  */
 struct green_park {
 	__u32 size;
