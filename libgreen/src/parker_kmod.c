@@ -210,9 +210,9 @@ static bool kmod_frozen(struct m *m)
 }
 
 /*
- * The count first: the module counts a block before it changes the state
- * from HELD, so a HELD seen after it is that block's or a newer one's
- * (whose grant the module then refuses as stale).
+ * The count first: the module marks a new block BLOCKED before it counts
+ * it, so a HELD seen after the count is that block's or a newer one's
+ * (whose grant the module then refuses as stale), never an older one's.
  */
 static uint64_t kmod_waits_spare(struct m *m)
 {
