@@ -199,7 +199,7 @@ struct m {
 	struct m *heldlink;		/* sched.held: frozen, lent its P */
 	bool lent;			/* on sched.held; sched.lock */
 	uint64_t spare_wait_since;	/* hold_sysmon; sched.lock */
-	uint64_t spare_wait_block;	/* the block it waits in, or 0 */
+	uint64_t spare_wait_block;	/* its block then, or 0; sched.lock */
 	_Alignas(CACHELINE) _Atomic uint32_t park_word; /* parker state */
 } __attribute__((aligned(CACHELINE)));
 

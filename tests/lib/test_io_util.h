@@ -99,14 +99,17 @@ FIXTURE_TEARDOWN(f)							\
 /*
  * Run the runtime for a test body of an IO_FIXTURE: skip with the reason
  * when io_uring is refused and the variant needs it, else green_run must
- * return 0.
+ * return 0. IO_RUN_EXPR(expr) does the same for an expression that runs
+ * it (once or more) and gives its result, or another -errno.
  */
-#define IO_RUN(fn, arg) do {						\
+#define IO_RUN(fn, arg) IO_RUN_EXPR(green_run(fn, arg))
+
+#define IO_RUN_EXPR(expr) do {						\
 	int __ret;							\
 									\
 	if (self->refused)						\
 		SKIP(return, "%s", self->refused);			\
-	__ret = green_run(fn, arg);					\
+	__ret = (expr);							\
 	if (__ret && !strcmp(variant->poller, "uring") &&		\
 	    (__ret == -ENOSYS || __ret == -EPERM))			\
 		SKIP(return, "io_uring refused: green_run: %s",		\

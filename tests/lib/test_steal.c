@@ -5,7 +5,6 @@
  * and the few tasks a busy P has just readied stay with it.
  */
 #include <limits.h>
-#include <time.h>
 
 #include "kselftest_harness.h"
 #include "test_util.h"
