@@ -76,6 +76,10 @@ int green_run(void (*fn)(void *arg), void *arg);
  *
  * The task is queued on the caller's processor (or the global queue when
  * called from a thread that is not a worker) and may be stolen by another.
+ * It starts with the default floating-point controls (round to nearest,
+ * exceptions masked); what it sets (fesetround, MXCSR, the x87 control
+ * word) stays its own, across switches and worker threads, as a thread's
+ * would. green_run's first task starts the same way.
  * Never aborts. Returns 0, or:
  *   -ENOMEM  no memory for the task or its stack
  *   -EPERM   no runtime is running
