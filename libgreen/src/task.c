@@ -170,20 +170,10 @@ bool g_prepare(struct p *p, struct g *g)
 	return true;
 }
 
-/*
- * Finish a switch on the M that made it: the action on the task that left,
- * then the end of the switch's runtime stretch (locks_inc in the caller
- * of switch_to; see lock.h).
- */
-static inline void g_after_switch(struct m *m)
+/* The actions other than SW_READY on @prev, the task that left @m. */
+static void __attribute__((noinline))
+g_after_switch_slow(struct m *m, struct g *prev)
 {
-	struct g *prev = m->pend_g;
-
-	if (!prev) {
-		locks_set(m->curg == &m->g0);
-		return;
-	}
-	m->pend_g = NULL;
 	switch (m->pend_action) {
 	case SW_READY:
 		runqput_tail(m->p, prev);
@@ -209,18 +199,46 @@ static inline void g_after_switch(struct m *m)
 	case SW_NONE:
 		break;
 	}
+}
+
+/*
+ * Finish a switch on the M that made it: the action on the task that left
+ * (inline for a yield's requeue, the common case), then the end of the
+ * switch's runtime stretch (locks_inc in the caller of switch_to; see
+ * lock.h).
+ */
+static inline __attribute__((always_inline)) void g_after_switch(struct m *m)
+{
+	struct g *prev = m->pend_g;
+
+	if (prev) {
+		m->pend_g = NULL;
+		if (__builtin_expect(m->pend_action == SW_READY, 1))
+			runqput_tail(m->p, prev);
+		else
+			g_after_switch_slow(m, prev);
+	}
 	locks_set(m->curg == &m->g0);
 }
 
+/*
+ * Report @cur's stack overflow if its canary is gone. Every switch away
+ * from a task checks, before its frames reach further down the stack.
+ * A task running or switched to has a stack; g0 has none.
+ */
+static inline void canary_check(struct g *cur)
+{
+	if (cur->stack && !stack_canary_ok(cur->stack))
+		overflow_report_canary(cur);
+}
+
+/* Switch from @cur (its canary checked) to @next. */
 static inline __attribute__((always_inline)) void
 switch_to(struct g *cur, struct g *next, enum switch_action act,
 	  _Atomic int *lock)
 {
 	struct m *m = cur->m;
 
-	/* A task running or switched to has a stack; g0 has none. */
-	if (cur->stack && !stack_canary_ok(cur->stack))
-		overflow_report_canary(cur);
 	m->pend_g = cur;
 	m->pend_action = act;
 	m->pend_lock = lock;
@@ -244,6 +262,7 @@ switch_to(struct g *cur, struct g *next, enum switch_action act,
 void g_switch(struct g *cur, struct g *next, enum switch_action act,
 	      _Atomic int *lock)
 {
+	canary_check(cur);
 	locks_inc();
 	switch_to(cur, next, act, lock);
 }
@@ -278,6 +297,7 @@ static void g_leave(struct m *m, enum switch_action act, _Atomic int *lock)
 {
 	struct g *next;
 
+	canary_check(m->curg);
 	locks_inc();	/* pick_local uses the P's run queue: see lock.h */
 	next = pick_local(m->p);
 	switch_to(m->curg, next ? next : &m->g0, act, lock);
@@ -413,9 +433,7 @@ void green_yield(void)
 		return;
 	}
 	cur = m->curg;
-	/* First, before this call's frames reach further down the stack. */
-	if (cur->stack && !stack_canary_ok(cur->stack))
-		overflow_report_canary(cur);
+	canary_check(cur);
 	locks_inc();
 	p = m->p;
 	stat_inc(&p->st.yields);
