@@ -175,9 +175,6 @@ static void __attribute__((noinline))
 g_after_switch_slow(struct m *m, struct g *prev)
 {
 	switch (m->pend_action) {
-	case SW_READY:
-		runqput_tail(m->p, prev);
-		break;
 	case SW_PARK:
 		if (m->pend_lock)
 			atomic_store_explicit(m->pend_lock, 0,
@@ -196,6 +193,7 @@ g_after_switch_slow(struct m *m, struct g *prev)
 			atomic_store_explicit(m->pend_lock, 0,
 					      memory_order_release);
 		break;
+	case SW_READY:	/* done inline by g_after_switch */
 	case SW_NONE:
 		break;
 	}
